@@ -1,0 +1,446 @@
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { spawn } from "child_process";
+import { ExecOptions, ExecResult, run, runOk, runSync } from "./exec";
+
+/**
+ * Test hosts: each is a network namespace with a veth pair and its own address, plus an
+ * overlay of the cached Debian root, booted either by its own systemd (systemd-nspawn) or,
+ * in the "sysv" flavour, by a plain chroot in fresh pid/mount namespaces with sshd started
+ * from its SysV script. Addresses come from 198.18.0.0/15 (RFC 2544 benchmarking space),
+ * one /30 per host, so no route of the machine's own is shadowed and no packet leaves it.
+ */
+
+export type Flavour = "systemd" | "sysv";
+
+const cacheDir = process.env.SSHREMEDY_CACHE ?? "/var/cache/sshremedy";
+export const testRoot = path.join(cacheDir, "testroot");
+/** Per-slot bookkeeping on tmpfs: gone after a reboot, exactly like the namespaces it describes. */
+const runDir = "/run/sshremedy-lab";
+const slotsDir = path.join(runDir, "slots");
+/** Overlay upper layers live on disk: a host may write more than tmpfs should hold. */
+const varDir = "/var/lib/sshremedy-lab";
+const maxSlots = 32768;
+
+export const testUsers = {
+    alice: { uid: 1001, password: "alice-test-password", groups: ["alice", "sshusers", "admins", "sudo"] },
+    bob: { uid: 1002, password: "bob-test-password", groups: ["bob", "sshusers"] },
+    root: { uid: 0, password: "root-test-password", groups: ["root"] },
+} as const;
+export type TestUser = keyof typeof testUsers;
+
+export function slotAddresses(slot: number): { peer: string; host: string } {
+    const base = (198 << 24) + (18 << 16) + slot * 4;
+    const dotted = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+    return { peer: dotted(base + 1), host: dotted(base + 2) };
+}
+
+function nsName(slot: number): string {
+    return `srl${slot}`;
+}
+
+/** Client keys shared by all hosts of one test process: `main` is authorised, the `extra` ones are not. */
+export interface ClientKeys {
+    readonly dir: string;
+    readonly main: string;
+    readonly extra: readonly string[];
+    readonly mainPublic: string;
+}
+
+let clientKeys: ClientKeys | undefined;
+export async function ensureClientKeys(): Promise<ClientKeys> {
+    if (clientKeys) {
+        return clientKeys;
+    }
+    const dir = path.join(runDir, `client-${process.pid}`);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const names = ["main", "extra1", "extra2", "extra3"];
+    await Promise.all(
+        names.map(async (n) => {
+            const f = path.join(dir, n);
+            if (!fs.existsSync(f)) {
+                await runOk(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `sshremedy-test-${n}`, "-f", f]);
+            }
+        }),
+    );
+    clientKeys = {
+        dir,
+        main: path.join(dir, "main"),
+        extra: names.slice(1).map((n) => path.join(dir, n)),
+        mainPublic: fs.readFileSync(path.join(dir, "main.pub"), "utf8").trim(),
+    };
+    return clientKeys;
+}
+
+export class TestHost {
+    constructor(
+        readonly slot: number,
+        readonly flavour: Flavour,
+        /** The host's own address, where its sshd listens. */
+        readonly address: string,
+        /** The machine's end of the veth pair: the source address of every test client. */
+        readonly peerAddress: string,
+        /** The merged overlay: the host's file system as seen from the machine. */
+        readonly root: string,
+        /** pid (in the machine's pid namespace) of the host's init. */
+        readonly initPid: number,
+    ) {}
+
+    get name(): string {
+        return nsName(this.slot);
+    }
+
+    get netns(): string {
+        return nsName(this.slot);
+    }
+
+    /**
+     * argv prefix that runs a command inside the host, as its root user, in all of its namespaces:
+     * the harness's stand-in for the VNC console of the guide.
+     */
+    get consolePrefix(): string[] {
+        return ["nsenter", "-t", String(this.initPid), "-a", "-r", "-w", "--", "env", "-i",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"];
+    }
+
+    /** Runs a shell script inside the host through its console. */
+    console(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
+        return run([...this.consolePrefix, "/bin/sh", "-c", script], opts);
+    }
+
+    async consoleOk(script: string, opts: ExecOptions = {}): Promise<string> {
+        const r = await this.console(script, opts);
+        if (r.code !== 0) {
+            throw new Error(`console on ${this.name}: exit ${r.code ?? r.signal}: ${r.stderr.trim()} ${r.stdout.trim()}`);
+        }
+        return r.stdout;
+    }
+
+    /** Restarts sshd with the host's own service manager; resolves with what that printed. */
+    restartSshd(): Promise<ExecResult> {
+        return this.console(this.flavour === "systemd"
+            ? "systemctl restart ssh.service"
+            : "/etc/init.d/ssh restart");
+    }
+
+    /** Whatever sshd's service manager recorded: the journal on systemd hosts. */
+    async sshdLog(): Promise<string> {
+        if (this.flavour === "systemd") {
+            return (await this.console("journalctl -u ssh.service --no-pager -o cat")).stdout;
+        }
+        return (await this.console("cat /var/log/sysv-ssh.log 2>/dev/null")).stdout;
+    }
+
+    /** Resolves once a TCP connection to the sshd port gets an SSH banner. */
+    waitForSsh(timeoutMs = 20_000, port = 22): Promise<void> {
+        return waitForBanner(this.address, port, timeoutMs);
+    }
+}
+
+export function probeBanner(address: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+    return new Promise((resolve) => {
+        const sock = net.connect({ host: address, port });
+        let buf = "";
+        const done = (ok: boolean) => {
+            sock.destroy();
+            resolve(ok);
+        };
+        sock.setTimeout(timeoutMs, () => done(false));
+        sock.on("data", (d) => {
+            buf += d.toString("latin1");
+            if (buf.startsWith("SSH-")) {
+                done(true);
+            }
+        });
+        sock.on("error", () => done(false));
+        sock.on("close", () => done(buf.startsWith("SSH-")));
+    });
+}
+
+async function waitForBanner(address: string, port: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        if (await probeBanner(address, port, 1_000)) {
+            return;
+        }
+        await sleep(50);
+    }
+    throw new Error(`no SSH banner from ${address}:${port} within ${timeoutMs} ms`);
+}
+
+export function sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+}
+
+function childPids(pid: number): number[] {
+    try {
+        return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+        return [];
+    }
+}
+
+function pidAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+function allocateSlot(): number {
+    fs.mkdirSync(slotsDir, { recursive: true });
+    for (let n = 0; n < maxSlots; n++) {
+        try {
+            // mkdir is atomic: whoever creates the folder owns the slot, across processes.
+            fs.mkdirSync(path.join(slotsDir, String(n)));
+        } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === "EEXIST") {
+                continue;
+            }
+            throw e;
+        }
+        fs.writeFileSync(path.join(slotsDir, String(n), "owner"), String(process.pid));
+        return n;
+    }
+    throw new Error("test lab: no free host slot");
+}
+
+function ensureKernelLimits(): void {
+    // Many systemd hosts at once each want inotify instances; the default of 128 stops at ~20 hosts.
+    const f = "/proc/sys/fs/inotify/max_user_instances";
+    if (Number(fs.readFileSync(f, "utf8")) < 8192) {
+        fs.writeFileSync(f, "8192");
+    }
+}
+
+/**
+ * Tears one slot down completely, synchronously (it also runs from exit and signal handlers):
+ * every process of the host, its mounts, its namespace and veth, its files.
+ */
+export function destroySlot(slot: number): void {
+    const dir = path.join(slotsDir, String(slot));
+    const ns = nsName(slot);
+    const readPid = (f: string) => {
+        try {
+            return Number(fs.readFileSync(path.join(dir, f), "utf8"));
+        } catch {
+            return 0;
+        }
+    };
+    // Killing a pid namespace's init kills every process in that namespace with it.
+    for (const f of ["init.pid", "launcher.pid"]) {
+        const pid = readPid(f);
+        if (pid > 0 && pidAlive(pid)) {
+            try {
+                process.kill(pid, "SIGKILL");
+            } catch {
+                /* already gone */
+            }
+        }
+    }
+    // Anything else still holding the network namespace (a stray client, a leaked sshd).
+    const pids = runSync(["ip", "netns", "pids", ns]).stdout.trim().split(/\s+/).filter(Boolean).map(Number);
+    for (const pid of pids) {
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            /* already gone */
+        }
+    }
+    const merged = path.join(varDir, String(slot), "root");
+    for (let i = 0; i < 50 && isMounted(merged); i++) {
+        if (runSync(["umount", merged]).code !== 0) {
+            runSync(["sleep", "0.05"]);
+        }
+    }
+    if (isMounted(merged)) {
+        runSync(["umount", "-l", merged]);
+    }
+    runSync(["ip", "netns", "del", ns]);
+    runSync(["ip", "link", "del", ns]);
+    fs.rmSync(path.join(varDir, String(slot)), { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function isMounted(dir: string): boolean {
+    return fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => l.split(" ")[4] === dir);
+}
+
+/** Reclaims slots whose owning test process is gone (killed before it could tear down). */
+export function reclaimStaleSlots(): number[] {
+    if (!fs.existsSync(slotsDir)) {
+        return [];
+    }
+    const reclaimed: number[] = [];
+    for (const entry of fs.readdirSync(slotsDir)) {
+        const slot = Number(entry);
+        let owner = 0;
+        try {
+            owner = Number(fs.readFileSync(path.join(slotsDir, entry, "owner"), "utf8"));
+        } catch {
+            /* a slot being created right now has no owner file for a moment */
+            continue;
+        }
+        if (owner > 0 && !pidAlive(owner)) {
+            destroySlot(slot);
+            reclaimed.push(slot);
+        }
+    }
+    return reclaimed;
+}
+
+/** Slots this process created and has not torn down yet; torn down on exit or interruption. */
+const liveSlots = new Set<number>();
+let handlersInstalled = false;
+function installExitHandlers(): void {
+    if (handlersInstalled) {
+        return;
+    }
+    handlersInstalled = true;
+    const teardownAll = () => {
+        for (const s of [...liveSlots]) {
+            destroySlot(s);
+            liveSlots.delete(s);
+        }
+        if (clientKeys) {
+            fs.rmSync(clientKeys.dir, { recursive: true, force: true });
+        }
+    };
+    process.on("exit", teardownAll);
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.once(sig, () => {
+            teardownAll();
+            process.exit(128 + (sig === "SIGINT" ? 2 : sig === "SIGTERM" ? 15 : 1));
+        });
+    }
+}
+
+export interface HostOptions {
+    readonly flavour?: Flavour;
+}
+
+/** Creates one test host, booted and answering SSH with the client's main key authorised. */
+export async function createHost(opts: HostOptions = {}): Promise<TestHost> {
+    const flavour = opts.flavour ?? "systemd";
+    if (!fs.existsSync(path.join(testRoot, ".sshremedy-prep"))) {
+        throw new Error(`test root missing at ${testRoot}: run scripts/testroot.sh (npm run toolchain does)`);
+    }
+    installExitHandlers();
+    ensureKernelLimits();
+    const keys = await ensureClientKeys();
+    const slot = allocateSlot();
+    liveSlots.add(slot);
+    try {
+        return await bootSlot(slot, flavour, keys);
+    } catch (e) {
+        destroySlot(slot);
+        liveSlots.delete(slot);
+        throw e;
+    }
+}
+
+export async function destroyHost(host: TestHost): Promise<void> {
+    destroySlot(host.slot);
+    liveSlots.delete(host.slot);
+}
+
+/** Creates several hosts in parallel. */
+export function createHosts(count: number, opts: HostOptions = {}): Promise<TestHost[]> {
+    return Promise.all(Array.from({ length: count }, () => createHost(opts)));
+}
+
+async function bootSlot(slot: number, flavour: Flavour, keys: ClientKeys): Promise<TestHost> {
+    const ns = nsName(slot);
+    const { peer, host } = slotAddresses(slot);
+    const slotDir = path.join(slotsDir, String(slot));
+    const base = path.join(varDir, String(slot));
+    const merged = path.join(base, "root");
+    for (const d of ["upper", "work", "root"]) {
+        fs.mkdirSync(path.join(base, d), { recursive: true });
+    }
+    await runOk(["mount", "-t", "overlay", "overlay", "-o",
+        `lowerdir=${testRoot},upperdir=${base}/upper,workdir=${base}/work`, merged]);
+
+    await runOk(["ip", "netns", "add", ns]);
+    await runOk(["ip", "link", "add", ns, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+    await runOk(["ip", "addr", "add", `${peer}/30`, "dev", ns]);
+    await runOk(["ip", "link", "set", ns, "up"]);
+    await runOk(["ip", "-n", ns, "addr", "add", `${host}/30`, "dev", "eth0"]);
+    await runOk(["ip", "-n", ns, "link", "set", "eth0", "up"]);
+    await runOk(["ip", "-n", ns, "link", "set", "lo", "up"]);
+    await runOk(["ip", "-n", ns, "route", "add", "default", "via", peer]);
+
+    layIdentity(merged, ns, host, peer, keys);
+    await runOk(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `root@${ns}`,
+        "-f", path.join(merged, "etc/ssh/ssh_host_ed25519_key")]);
+
+    const log = fs.openSync(path.join(slotDir, "boot.log"), "a");
+    const argv = flavour === "systemd"
+        ? ["systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--console=read-only", "--resolv-conf=off",
+            `--network-namespace-path=/run/netns/${ns}`, "-D", merged, "-M", ns]
+        : ["ip", "netns", "exec", ns, "unshare", "--mount", "--pid", "--fork", "--uts", "--propagation", "private",
+            "--", "/bin/sh", "-eu", "-c", sysvBootScript(merged, ns)];
+    const launcher = spawn(argv[0], argv.slice(1), { detached: true, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    launcher.unref();
+    const launcherPid = launcher.pid;
+    if (!launcherPid) {
+        throw new Error(`could not start ${argv[0]}`);
+    }
+    fs.writeFileSync(path.join(slotDir, "launcher.pid"), String(launcherPid));
+
+    let initPid = 0;
+    const deadline = Date.now() + 20_000;
+    while (!initPid && Date.now() < deadline) {
+        initPid = childPids(launcherPid)[0] ?? 0;
+        if (!initPid) {
+            if (!pidAlive(launcherPid)) {
+                throw new Error(`${argv[0]} for ${ns} exited at boot: ${fs.readFileSync(path.join(slotDir, "boot.log"), "utf8")}`);
+            }
+            await sleep(20);
+        }
+    }
+    if (!initPid) {
+        throw new Error(`host ${ns}: no init process after 20 s`);
+    }
+    fs.writeFileSync(path.join(slotDir, "init.pid"), String(initPid));
+    const h = new TestHost(slot, flavour, host, peer, merged, initPid);
+    await h.waitForSsh();
+    return h;
+}
+
+function sysvBootScript(merged: string, name: string): string {
+    // Runs as pid 1 of fresh pid and mount namespaces: the mounts vanish with it, and killing
+    // it takes every process of the host along. No /run/systemd, so Debian's init scripts and
+    // `service` use SysV paths, as on a host without systemd.
+    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    return [
+        `R=${q(merged)}`,
+        'mount -t proc proc "$R/proc"',
+        'mount --rbind /dev "$R/dev"',
+        'mount -t tmpfs -o mode=755 tmpfs "$R/run"',
+        `hostname ${q(name)}`,
+        `exec chroot "$R" /bin/sh -c 'mkdir -p /run/sshd; /etc/init.d/ssh start >>/var/log/sysv-ssh.log 2>&1 || true; exec sleep infinity'`,
+    ].join("\n");
+}
+
+/** Writes the per-host identity into the overlay before boot: name, address, authorised keys. */
+function layIdentity(merged: string, name: string, address: string, peer: string, keys: ClientKeys): void {
+    fs.writeFileSync(path.join(merged, "etc/hostname"), `${name}\n`);
+    // The machine's address resolves locally and no name server is configured: hosts_access(5)
+    // looks names up, and a lookup that waits on a network we do not have stalls every login.
+    fs.writeFileSync(path.join(merged, "etc/hosts"), `127.0.0.1 localhost\n${address} ${name}\n${peer} lab-machine\n`);
+    fs.writeFileSync(path.join(merged, "etc/resolv.conf"), "# no name server in the test lab\n");
+    for (const [user, info] of Object.entries(testUsers)) {
+        const home = user === "root" ? path.join(merged, "root") : path.join(merged, "home", user);
+        const sshDir = path.join(home, ".ssh");
+        fs.mkdirSync(sshDir, { recursive: true, mode: 0o700 });
+        const ak = path.join(sshDir, "authorized_keys");
+        fs.writeFileSync(ak, `${keys.mainPublic}\n`, { mode: 0o600 });
+        fs.chownSync(sshDir, info.uid, info.uid);
+        fs.chownSync(ak, info.uid, info.uid);
+    }
+}
