@@ -32,7 +32,7 @@ describe("test-host harness: fault injection on real hosts", function () {
         { id: "S11", title: "MaxAuthTries lower than the keys offered" },
         { id: "S12", title: "a shared library of sshd removed" },
         { id: "S13", title: "a PAM module named in /etc/pam.d/sshd removed" },
-        { id: "S14", title: "AddressFamily inet6 on a host without IPv6", opts: { s14: "inet6-without-ipv6" } },
+        { id: "S14", title: "AddressFamily inet6 on an IPv4-only host", opts: { s14: "inet6-on-ipv4-host" } },
         { id: "S14", title: "a ListenAddress the host does not hold", opts: { s14: "foreign-listen-address" } },
         { id: "S15", title: "an sshd_config line with a no-break space", opts: { s15: "encoding" } },
         { id: "S15", title: "a misspelt sshd_config option", opts: { s15: "typo" } },

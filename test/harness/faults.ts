@@ -54,7 +54,7 @@ const configFaults: Partial<Record<FaultId, { lines: string[]; user: keyof typeo
 };
 
 export type S7Variant = "iptables" | "nftables" | "fail2ban";
-export type S14Variant = "inet6-without-ipv6" | "foreign-listen-address";
+export type S14Variant = "inet6-on-ipv4-host" | "foreign-listen-address";
 export type S15Variant = "encoding" | "typo";
 
 export interface InjectOptions {
@@ -138,8 +138,8 @@ rm -f /lib/x86_64-linux-gnu/security/${mod} /usr/lib/x86_64-linux-gnu/security/$
             };
         }
         case "S14": {
-            const variant = opts.s14 ?? "inet6-without-ipv6";
-            if (variant === "inet6-without-ipv6") {
+            const variant = opts.s14 ?? "foreign-listen-address";
+            if (variant === "inet6-on-ipv4-host") {
                 // A container may not write /proc/sys; the namespace's own sysctls are set from outside.
                 await runOk(["ip", "netns", "exec", host.netns, "sysctl", "-q", "-w",
                     "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1",
@@ -150,9 +150,12 @@ rm -f /lib/x86_64-linux-gnu/security/${mod} /usr/lib/x86_64-linux-gnu/security/$
                 await appendDirectives(host, ["ListenAddress 198.19.255.254"]);
             }
             const restart = await host.restartSshd();
+            // On an IPv4-only host sshd starts but listens on IPv6 alone (the guide's "Cannot bind
+            // any address" needs a kernel without IPv6); a ListenAddress it does not hold cannot bind.
             return {
                 id, variant, login: await faultLogin(id), symptom: refused, restart,
-                daemonMessage: /Cannot bind any address/, release: nothingHeld,
+                daemonMessage: variant === "foreign-listen-address" ? /Cannot bind any address/ : undefined,
+                release: nothingHeld,
             };
         }
         case "S15": {

@@ -380,6 +380,8 @@ async function bootSlot(slot: number, flavour: Flavour, keys: ClientKeys): Promi
     const log = fs.openSync(path.join(slotDir, "boot.log"), "a");
     const argv = flavour === "systemd"
         ? ["systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--console=read-only", "--resolv-conf=off",
+            // A VM's services may manage their own firewall (fail2ban does): keep CAP_NET_ADMIN.
+            "--capability=CAP_NET_ADMIN",
             `--network-namespace-path=/run/netns/${ns}`, "-D", merged, "-M", ns]
         : ["ip", "netns", "exec", ns, "unshare", "--mount", "--pid", "--fork", "--uts", "--propagation", "private",
             "--", "/bin/sh", "-eu", "-c", sysvBootScript(merged, ns)];

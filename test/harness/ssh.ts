@@ -26,7 +26,7 @@ export async function sshLogin(a: LoginAttempt): Promise<LoginResult> {
         "-F", "/dev/null",
         "-o", "StrictHostKeyChecking=no",
         "-o", "UserKnownHostsFile=/dev/null",
-        "-o", `ConnectTimeout=${a.connectTimeoutSec ?? 5}`,
+        "-o", `ConnectTimeout=${a.connectTimeoutSec ?? 10}`,
         "-o", "IdentitiesOnly=yes",
         "-o", "IdentityAgent=none",
         "-p", String(a.port ?? 22),
@@ -47,7 +47,7 @@ export async function sshLogin(a: LoginAttempt): Promise<LoginResult> {
     }
     const command = a.command ?? "id -un";
     argv.push(`${a.user}@${a.address}`, command);
-    const r = await run(argv, { env, timeoutMs: ((a.connectTimeoutSec ?? 5) + 20) * 1000 });
+    const r = await run(argv, { env, timeoutMs: ((a.connectTimeoutSec ?? 10) + 20) * 1000 });
     const symptom = r.stderr
         .split("\n")
         .filter((l) => l && !l.startsWith("Warning: Permanently added"))
