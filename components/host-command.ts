@@ -1,0 +1,157 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * How a script reaches a host.
+ * - `ssh`: the machine's OpenSSH client, for hosts whose SSH still admits the operator.
+ * - `console`: an argv prefix run on the machine (e.g. `nsenter -t <pid> -a`, `ip netns exec …
+ *   chroot …`, a serial-console wrapper, or nothing when Pulumi runs on the host itself): the
+ *   out-of-band path when SSH is broken.
+ * The script is always sent on standard input to `/bin/sh -s`, never built into a command line.
+ */
+export type CommandTarget = SshTarget | ConsoleTarget;
+
+export interface SshTarget {
+    readonly kind: "ssh";
+    readonly host: string;
+    /** Defaults to 22. */
+    readonly port?: number;
+    readonly user: string;
+    /** OpenSSH private key text. Pass a Pulumi secret: it is stored encrypted and never logged. */
+    readonly privateKey: string;
+    /**
+     * The host's public key as in known_hosts (`ssh-ed25519 AAAA…`). When given, the host must
+     * present it. Defaults to trusting the key presented on first use within each run.
+     */
+    readonly hostKey?: string;
+}
+
+export interface ConsoleTarget {
+    readonly kind: "console";
+    /** argv prefix that runs a command on the host, e.g. ["nsenter", "-t", "1234", "-a"]. */
+    readonly prefix: readonly string[];
+}
+
+export interface ScriptResult {
+    readonly code: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+/**
+ * Runs a shell script on a host through its target. Self-contained (requires inside) because
+ * Pulumi serialises it into the dynamic provider that runs it.
+ */
+export async function runScript(target: CommandTarget, script: string, timeoutMs = 120_000): Promise<ScriptResult> {
+    const cp: typeof import("child_process") = require("child_process");
+    const fs: typeof import("fs") = require("fs");
+    const os: typeof import("os") = require("os");
+    const path: typeof import("path") = require("path");
+    let argv: string[];
+    let scratch: string | undefined;
+    if (target.kind === "ssh") {
+        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "sshremedy-"));
+        const keyFile = path.join(scratch, "key");
+        const knownHosts = path.join(scratch, "known_hosts");
+        fs.writeFileSync(keyFile, target.privateKey.endsWith("\n") ? target.privateKey : `${target.privateKey}\n`, { mode: 0o600 });
+        const port = target.port ?? 22;
+        const hostPattern = port === 22 ? target.host : `[${target.host}]:${port}`;
+        fs.writeFileSync(knownHosts, target.hostKey ? `${hostPattern} ${target.hostKey}\n` : "", { mode: 0o600 });
+        argv = ["ssh", "-F", "/dev/null", "-i", keyFile, "-p", String(port),
+            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+            "-o", `UserKnownHostsFile=${knownHosts}`,
+            "-o", `StrictHostKeyChecking=${target.hostKey ? "yes" : "accept-new"}`,
+            "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+            "--", `${target.user}@${target.host}`, "/bin/sh -s"];
+    } else {
+        argv = [...target.prefix, "/bin/sh", "-s"];
+    }
+    try {
+        return await new Promise<ScriptResult>((resolve, reject) => {
+            const child = cp.spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+            const out: Buffer[] = [];
+            const err: Buffer[] = [];
+            child.stdout.on("data", (b: Buffer) => out.push(b));
+            child.stderr.on("data", (b: Buffer) => err.push(b));
+            const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+            child.on("error", (e) => {
+                clearTimeout(timer);
+                reject(e);
+            });
+            child.on("close", (code) => {
+                clearTimeout(timer);
+                resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
+            });
+            child.stdin.on("error", () => undefined);
+            child.stdin.end(script);
+        });
+    } finally {
+        if (scratch) {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
+    }
+}
+
+/** Where a target points, for messages: never includes the key. */
+export function describeTarget(t: CommandTarget): string {
+    return t.kind === "ssh" ? `ssh ${t.user}@${t.host}:${t.port ?? 22}` : `console ${t.prefix.join(" ")}`;
+}
+
+interface HostCommandState {
+    target: CommandTarget;
+    create: string;
+    delete?: string;
+    triggers?: unknown[];
+    stdout: string;
+}
+
+const hostCommandProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: HostCommandState) {
+        const r = await runScript(inputs.target, inputs.create);
+        if (r.code !== 0) {
+            throw new Error(`script on ${describeTarget(inputs.target)} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+        }
+        const crypto: typeof import("crypto") = require("crypto");
+        return { id: crypto.randomUUID(), outs: { ...inputs, stdout: r.stdout } };
+    },
+    async diff(_id: string, olds: HostCommandState, news: HostCommandState) {
+        const replaces = (["target", "create", "delete", "triggers"] as const)
+            .filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null));
+        return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+    },
+    async delete(_id: string, props: HostCommandState) {
+        if (!props.delete) {
+            return;
+        }
+        const r = await runScript(props.target, props.delete);
+        if (r.code !== 0) {
+            throw new Error(`delete script on ${describeTarget(props.target)} exited ${r.code}: ${r.stderr.trim()}`);
+        }
+    },
+};
+
+/** A CommandTarget whose fields may be Pulumi inputs (a secret key, an address from another resource). */
+export type CommandTargetInput =
+    | { readonly [K in keyof SshTarget]: pulumi.Input<SshTarget[K]> }
+    | { readonly [K in keyof ConsoleTarget]: pulumi.Input<ConsoleTarget[K]> };
+
+export interface HostCommandArgs {
+    readonly target: pulumi.Input<CommandTargetInput>;
+    /** Script run on create (and again whenever it, the target or a trigger changes). */
+    readonly create: pulumi.Input<string>;
+    /** Script run on destroy. Defaults to nothing. */
+    readonly delete?: pulumi.Input<string>;
+    readonly triggers?: pulumi.Input<unknown[]>;
+}
+
+/**
+ * A script run on a host over a CommandTarget: sshremedy's carrier for every host step.
+ * The target (which holds the private key) is a secret output, so state keeps it encrypted.
+ */
+export class HostCommand extends pulumi.dynamic.Resource {
+    declare readonly stdout: pulumi.Output<string>;
+
+    constructor(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions) {
+        super(hostCommandProvider, name, { ...args, stdout: undefined },
+            pulumi.mergeOptions(opts, { additionalSecretOutputs: ["target"] }));
+    }
+}

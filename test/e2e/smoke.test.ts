@@ -1,0 +1,52 @@
+import { strict as assert } from "assert";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { createHost, destroyHost, ensureClientKeys, TestHost } from "../harness/lab";
+import { TestStack } from "../harness/pulumi";
+
+describe("engine smoke: real pulumi up and destroy against a real test host", function () {
+    this.timeout(300_000);
+    let host: TestHost | undefined;
+    let stack: TestStack | undefined;
+    after(async () => {
+        await stack?.dispose();
+        if (host) {
+            await destroyHost(host);
+        }
+    });
+
+    it("runs one script over SSH and one through the console, then destroy undoes both", async () => {
+        host = await createHost();
+        const keys = await ensureClientKeys();
+        const privateKey = fs.readFileSync(keys.main, "utf8");
+        const marker = crypto.randomBytes(8).toString("hex");
+        stack = await TestStack.create(path.join(__dirname, "fixtures", "smoke"));
+        await stack.setConfig("address", host.address);
+        await stack.setConfig("marker", marker);
+        await stack.setConfig("privateKey", privateKey, true);
+        await stack.setConfig("consolePrefix", JSON.stringify(host.consolePrefix));
+
+        const up = await stack.up();
+        assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
+        const outs = await stack.outputs();
+        assert.equal(outs.sshUser, "root");
+        assert.equal(outs.consoleHostname, host.name);
+        // The effect is on the host itself, read back through the console.
+        assert.equal((await host.consoleOk("cat /root/smoke-ssh")).trim(), marker);
+        assert.equal((await host.consoleOk("cat /root/smoke-console")).trim(), marker);
+
+        // The private key is a secret: not in the update's output, not in plaintext state.
+        const keyBody = privateKey.split("\n")[1];
+        assert.ok(keyBody.length > 20);
+        assert.ok(!up.stdout.includes(keyBody) && !up.stderr.includes(keyBody), "key printed by pulumi up");
+        assert.ok(!stack.stateText().includes(keyBody), "key found in plaintext state");
+
+        const preview = await stack.pulumi(["preview", "--expect-no-changes"]);
+        assert.equal(preview.code, 0, `a second preview wanted changes:\n${preview.stdout}`);
+
+        const destroy = await stack.pulumi(["destroy", "--yes", "--skip-preview"]);
+        assert.equal(destroy.code, 0, destroy.stderr);
+        assert.equal((await host.console("test -e /root/smoke-ssh || test -e /root/smoke-console")).code, 1);
+    });
+});
