@@ -181,12 +181,16 @@ function childPids(pid: number): number[] {
     }
 }
 
-function pidAlive(pid: number): boolean {
+/**
+ * True while the process runs. A zombie counts as gone: it holds no namespace, mount or memory,
+ * only a table entry until its parent (here often the machine's pid 1) reaps it.
+ */
+export function pidAlive(pid: number): boolean {
     try {
-        process.kill(pid, 0);
-        return true;
-    } catch (e) {
-        return (e as NodeJS.ErrnoException).code === "EPERM";
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    } catch {
+        return false;
     }
 }
 
@@ -230,26 +234,18 @@ export function destroySlot(slot: number): void {
             return 0;
         }
     };
-    // Killing a pid namespace's init kills every process in that namespace with it.
-    for (const f of ["init.pid", "launcher.pid"]) {
-        const pid = readPid(f);
-        if (pid > 0 && pidAlive(pid)) {
-            try {
-                process.kill(pid, "SIGKILL");
-            } catch {
-                /* already gone */
-            }
-        }
+    // Killing a pid namespace's init kills every process in that namespace with it; the
+    // launcher (nspawn, unshare) then reaps it and exits by itself. Killed last if it lingers.
+    const init = readPid("init.pid");
+    const launcher = readPid("launcher.pid");
+    kill(init);
+    for (let i = 0; i < 40 && ((init > 0 && pidAlive(init)) || (launcher > 0 && pidAlive(launcher))); i++) {
+        runSync(["sleep", "0.05"]);
     }
+    kill(launcher);
     // Anything else still holding the network namespace (a stray client, a leaked sshd).
     const pids = runSync(["ip", "netns", "pids", ns]).stdout.trim().split(/\s+/).filter(Boolean).map(Number);
-    for (const pid of pids) {
-        try {
-            process.kill(pid, "SIGKILL");
-        } catch {
-            /* already gone */
-        }
-    }
+    pids.forEach(kill);
     const merged = path.join(varDir, String(slot), "root");
     for (let i = 0; i < 50 && isMounted(merged); i++) {
         if (runSync(["umount", merged]).code !== 0) {
@@ -263,6 +259,16 @@ export function destroySlot(slot: number): void {
     runSync(["ip", "link", "del", ns]);
     fs.rmSync(path.join(varDir, String(slot)), { recursive: true, force: true });
     fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function kill(pid: number): void {
+    if (pid > 0 && pidAlive(pid)) {
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            /* gone in the meantime */
+        }
+    }
 }
 
 function isMounted(dir: string): boolean {
@@ -327,6 +333,10 @@ export async function createHost(opts: HostOptions = {}): Promise<TestHost> {
     const flavour = opts.flavour ?? "systemd";
     if (!fs.existsSync(path.join(testRoot, ".sshremedy-prep"))) {
         throw new Error(`test root missing at ${testRoot}: run scripts/testroot.sh (npm run toolchain does)`);
+    }
+    if (!handlersInstalled) {
+        // First host of this process: take back hosts of earlier runs that were killed outright.
+        reclaimStaleSlots();
     }
     installExitHandlers();
     ensureKernelLimits();
