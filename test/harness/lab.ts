@@ -49,21 +49,20 @@ export interface ClientKeys {
 }
 
 let clientKeys: ClientKeys | undefined;
-export async function ensureClientKeys(): Promise<ClientKeys> {
-    if (clientKeys) {
-        return clientKeys;
-    }
+let clientKeysMade: Promise<ClientKeys> | undefined;
+/** Made once per process; concurrent callers share the one promise. */
+export function ensureClientKeys(): Promise<ClientKeys> {
+    clientKeysMade ??= makeClientKeys();
+    return clientKeysMade;
+}
+
+async function makeClientKeys(): Promise<ClientKeys> {
     const dir = path.join(runDir, `client-${process.pid}`);
+    fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const names = ["main", "extra1", "extra2", "extra3"];
-    await Promise.all(
-        names.map(async (n) => {
-            const f = path.join(dir, n);
-            if (!fs.existsSync(f)) {
-                await runOk(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `sshremedy-test-${n}`, "-f", f]);
-            }
-        }),
-    );
+    await Promise.all(names.map((n) =>
+        runOk(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `sshremedy-test-${n}`, "-f", path.join(dir, n)])));
     clientKeys = {
         dir,
         main: path.join(dir, "main"),

@@ -1,0 +1,69 @@
+/**
+ * The main job on an embedded default: sandbox hosts with broken SSH, the failing logins shown
+ * with a real ssh client, a real `pulumi up` of this project's stack program, the logins shown
+ * working again, then everything removed. Needs root (network namespaces, overlays, nspawn).
+ */
+import * as path from "path";
+import { FaultId, faultLogin, injectFault } from "../test/harness/faults";
+import { createHost, destroyHost, TestHost } from "../test/harness/lab";
+import { TestStack } from "../test/harness/pulumi";
+import { sshLogin } from "../test/harness/ssh";
+
+const faults: { id: FaultId; what: string }[] = [
+    { id: "S1", what: "AllowUsers excludes alice" },
+    { id: "S15", what: "a bad option pasted into sshd_config" },
+    { id: "S11", what: "MaxAuthTries lower than the keys offered" },
+];
+
+async function showLogins(hosts: TestHost[], label: string): Promise<boolean> {
+    let all = true;
+    for (const [i, h] of hosts.entries()) {
+        const r = await sshLogin({ address: h.address, ...(await faultLogin(faults[i].id)) });
+        all &&= r.ok;
+        const said = r.ok ? "login ok" : `FAILED: ${r.symptom.split("\n").filter((l) => !l.startsWith("[exit")).join(" | ") || r.symptom}`;
+        console.log(`  ${label} ${h.name} (${h.address}) [${faults[i].id}] ${said}`);
+    }
+    return all;
+}
+
+async function main(): Promise<number> {
+    if (process.getuid?.() !== 0) {
+        console.error("demo: needs root (it creates network namespaces and boots sandbox hosts)");
+        return 2;
+    }
+    console.log(`== booting ${faults.length} sandbox hosts and breaking their SSH`);
+    const hosts = await Promise.all(faults.map(() => createHost()));
+    let stack: TestStack | undefined;
+    try {
+        for (const [i, h] of hosts.entries()) {
+            const f = await injectFault(h, faults[i].id);
+            f.release();
+            console.log(`  ${h.name}: ${faults[i].id} ${faults[i].what}`);
+        }
+        console.log("== before");
+        await showLogins(hosts, "before");
+
+        console.log("== pulumi up (this project's index.ts; each host reached through its console)");
+        stack = await TestStack.create(path.resolve(__dirname, ".."), "demo");
+        await stack.setConfig("sshremedy:hosts", JSON.stringify(hosts.map((h) => ({ name: h.name, console: h.consolePrefix }))));
+        const up = await stack.up();
+        process.stdout.write(up.stdout);
+        if (up.code !== 0) {
+            process.stderr.write(up.stderr);
+            return 1;
+        }
+        console.log("== after");
+        const ok = await showLogins(hosts, "after");
+        console.log(ok ? "== every sandbox host is reachable again" : "== some hosts are still unreachable");
+        return ok ? 0 : 1;
+    } finally {
+        console.log("== cleaning up");
+        await stack?.dispose();
+        await Promise.all(hosts.map(destroyHost));
+    }
+}
+
+main().then((code) => process.exit(code), (e) => {
+    console.error(e);
+    process.exit(1);
+});
