@@ -25,6 +25,20 @@ mkdir -p "$cache" "$bin"
 step() { printf '== %s\n' "$*"; }
 took() { printf '   (%ss)\n' "$(( $(date +%s) - $1 ))"; }
 
+# --- Debian packages the test hosts and the demo need (root only; others just get told) ---------
+debs="debootstrap systemd-container iptables nftables openssh-client sshpass iproute2 util-linux"
+missing=""
+for p in $debs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    step "Debian packages:$missing"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
+  else
+    echo "toolchain: the test hosts need these Debian packages (install them as root):$missing" >&2
+  fi
+fi
+
 # --- Node.js 22 ------------------------------------------------------------------------------
 if [ "$("$node_bin/node" --version 2>/dev/null)" != "v$node_version" ]; then
   step "Node.js $node_version from the npm registry"
@@ -86,6 +100,9 @@ if [ "$(id -u)" = 0 ] && [ "${SSHREMEDY_SKIP_TESTROOT:-0}" != 1 ]; then
   t=$(date +%s)
   bash "$top/scripts/testroot.sh"
 fi
+
+# --- stamp: scripts/with-toolchain.sh compares it to know the toolchain is complete -----------------
+bash "$top/scripts/toolchain-stamp.sh" > "$cache/.toolchain-stamp"
 
 # --- versions ------------------------------------------------------------------------------------
 . "$top/scripts/env.sh"

@@ -1,5 +1,11 @@
 #!/usr/bin/env bash
-# Runs a command with the project's toolchain and offline engine environment.
+# Runs a command with the project's toolchain and offline engine environment, installing the
+# toolchain first when it is missing or out of date (so the README's commands work on a fresh machine).
 set -eu
-. "$(dirname "$0")/env.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+cache="${SSHREMEDY_CACHE:-/var/cache/sshremedy}"
+if [ "$(cat "$cache/.toolchain-stamp" 2>/dev/null)" != "$(bash "$here/toolchain-stamp.sh")" ]; then
+  bash "$here/toolchain.sh" >&2
+fi
+. "$here/env.sh"
 exec "$@"

@@ -36,7 +36,6 @@ export function sshdValue(value: string, argument = "value", options: SshdValueO
     if (/[\r\n]/.test(value)) {
         refuse("contains a line break, which would start a new sshd_config directive", "remove the line break");
     }
-    // eslint-disable-next-line no-control-regex
     const control = /[\x00-\x1f\x7f]/.exec(value);
     if (control) {
         const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");

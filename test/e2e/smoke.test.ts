@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import { createHost, destroyHost, ensureClientKeys, TestHost } from "../harness/lab";
 import { TestStack } from "../harness/pulumi";
@@ -16,12 +17,25 @@ describe("engine smoke: real pulumi up and destroy against a real test host", fu
         }
     });
 
-    it("runs one script over SSH and one through the console, then destroy undoes both", async () => {
+    it("runs one script over SSH and one through the console, then destroy undoes both, with no download attempt", async () => {
+        // Any attempt to reach the network (a plugin download, an update check) goes through the
+        // proxy the environment names: here a local listener that only counts connections.
+        let attempts = 0;
+        const trap = net.createServer((sock) => {
+            attempts++;
+            sock.destroy();
+        });
+        await new Promise<void>((r) => trap.listen(0, "127.0.0.1", r));
+        const proxy = `http://127.0.0.1:${(trap.address() as net.AddressInfo).port}`;
         host = await createHost();
         const keys = await ensureClientKeys();
         const privateKey = fs.readFileSync(keys.main, "utf8");
         const marker = crypto.randomBytes(8).toString("hex");
         stack = await TestStack.create(path.join(__dirname, "fixtures", "smoke"));
+        Object.assign(stack.env, {
+            HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy,
+            NO_PROXY: "127.0.0.1,localhost", no_proxy: "127.0.0.1,localhost",
+        });
         await stack.setConfig("address", host.address);
         await stack.setConfig("marker", marker);
         await stack.setConfig("privateKey", privateKey, true);
@@ -48,5 +62,7 @@ describe("engine smoke: real pulumi up and destroy against a real test host", fu
         const destroy = await stack.pulumi(["destroy", "--yes", "--skip-preview"]);
         assert.equal(destroy.code, 0, destroy.stderr);
         assert.equal((await host.console("test -e /root/smoke-ssh || test -e /root/smoke-console")).code, 1);
+        trap.close();
+        assert.equal(attempts, 0, "the engine tried to reach the network");
     });
 });
