@@ -4,7 +4,10 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 cache="${SSHREMEDY_CACHE:-/var/cache/sshremedy}"
-if [ "$(cat "$cache/.toolchain-stamp" 2>/dev/null)" != "$(bash "$here/toolchain-stamp.sh")" ]; then
+top=$(dirname "$here")
+lock_sum=$(sha256sum "$top/package-lock.json" | cut -c1-16)
+if [ "$(cat "$cache/.toolchain-stamp" 2>/dev/null)" != "$(bash "$here/toolchain-stamp.sh")" ] \
+   || [ "$(cat "$top/node_modules/.sshremedy-lock-sum" 2>/dev/null)" != "$lock_sum" ]; then
   bash "$here/toolchain.sh" >&2
 fi
 . "$here/env.sh"
