@@ -2,14 +2,18 @@
  * sshd_config keywords, as spelled in sshd_config(5). Lookups are case-insensitive, as sshd's are.
  */
 
-/** Every server keyword of OpenSSH 9.x (portable), plus the GSSAPI key-exchange patch Debian and RHEL ship. */
+/**
+ * Every server keyword of OpenSSH 9.0 to 9.9, plus the GSSAPI key-exchange patch Debian and RHEL
+ * ship and Debian's DebianBanner. A keyword newer than a host's sshd (PerSourcePenalties and
+ * SshdSessionPath arrived in 9.8) is refused there by `sshd -t` when the file is staged.
+ */
 export const SERVER_KEYWORDS: readonly string[] = [
     "AcceptEnv", "AddressFamily", "AllowAgentForwarding", "AllowGroups", "AllowStreamLocalForwarding",
     "AllowTcpForwarding", "AllowUsers", "AuthenticationMethods", "AuthorizedKeysCommand",
     "AuthorizedKeysCommandUser", "AuthorizedKeysFile", "AuthorizedPrincipalsCommand",
     "AuthorizedPrincipalsCommandUser", "AuthorizedPrincipalsFile", "Banner", "CASignatureAlgorithms",
     "ChannelTimeout", "ChrootDirectory", "Ciphers", "ClientAliveCountMax", "ClientAliveInterval",
-    "Compression", "DenyGroups", "DenyUsers", "DisableForwarding", "ExposeAuthInfo", "FingerprintHash",
+    "Compression", "DebianBanner", "DenyGroups", "DenyUsers", "DisableForwarding", "ExposeAuthInfo", "FingerprintHash",
     "ForceCommand", "GatewayPorts", "GSSAPIAuthentication", "GSSAPICleanupCredentials",
     "GSSAPIKeyExchange", "GSSAPIKexAlgorithms", "GSSAPIStoreCredentialsOnRekey",
     "GSSAPIStrictAcceptorCheck", "HostbasedAcceptedAlgorithms", "HostbasedAuthentication",
