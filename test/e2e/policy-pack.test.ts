@@ -1,29 +1,16 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { createHost, destroyHost, ensureClientKeys, TestHost } from "../harness/lab";
-import { TestStack } from "../harness/pulumi";
+import { useSmokeStack } from "./smoke-stack";
 
 const policies = path.resolve(__dirname, "..", "..", "policies");
 
 describe("policy pack through the real engine (pulumi preview --policy-pack)", function () {
     this.timeout(300_000);
-    let host: TestHost | undefined;
-    let stack: TestStack | undefined;
-    after(async () => {
-        await stack?.dispose();
-        if (host) {
-            await destroyHost(host);
-        }
-    });
+    const smoke = useSmokeStack();
 
     it("reports an ssh HostCommand without a pinned host key; mandatory config makes preview fail", async () => {
-        host = await createHost();
-        stack = await TestStack.create(path.join(__dirname, "fixtures", "smoke"));
-        await stack.setConfig("address", host.address);
-        await stack.setConfig("marker", "policy");
-        await stack.setConfig("privateKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
-        await stack.setConfig("consolePrefix", JSON.stringify(host.consolePrefix));
+        const { host, stack } = await smoke.setUp("policy");
 
         const advisory = await stack.pulumi(["preview", "--policy-pack", policies]);
         assert.equal(advisory.code, 0, `${advisory.stdout}\n${advisory.stderr}`);

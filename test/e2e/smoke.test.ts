@@ -1,21 +1,11 @@
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
-import * as fs from "fs";
 import * as net from "net";
-import * as path from "path";
-import { createHost, destroyHost, ensureClientKeys, TestHost } from "../harness/lab";
-import { TestStack } from "../harness/pulumi";
+import { useSmokeStack } from "./smoke-stack";
 
 describe("engine smoke: real pulumi up and destroy against a real test host", function () {
     this.timeout(300_000);
-    let host: TestHost | undefined;
-    let stack: TestStack | undefined;
-    after(async () => {
-        await stack?.dispose();
-        if (host) {
-            await destroyHost(host);
-        }
-    });
+    const smoke = useSmokeStack();
 
     it("runs one script over SSH and one through the console, then destroy undoes both, with no download attempt", async () => {
         // Any attempt to reach the network (a plugin download, an update check) goes through the
@@ -27,19 +17,12 @@ describe("engine smoke: real pulumi up and destroy against a real test host", fu
         });
         await new Promise<void>((r) => trap.listen(0, "127.0.0.1", r));
         const proxy = `http://127.0.0.1:${(trap.address() as net.AddressInfo).port}`;
-        host = await createHost();
-        const keys = await ensureClientKeys();
-        const privateKey = fs.readFileSync(keys.main, "utf8");
         const marker = crypto.randomBytes(8).toString("hex");
-        stack = await TestStack.create(path.join(__dirname, "fixtures", "smoke"));
+        const { host, stack, privateKey } = await smoke.setUp(marker);
         Object.assign(stack.env, {
             HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy,
             NO_PROXY: "127.0.0.1,localhost", no_proxy: "127.0.0.1,localhost",
         });
-        await stack.setConfig("address", host.address);
-        await stack.setConfig("marker", marker);
-        await stack.setConfig("privateKey", privateKey, true);
-        await stack.setConfig("consolePrefix", JSON.stringify(host.consolePrefix));
 
         const up = await stack.up();
         assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
