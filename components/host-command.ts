@@ -17,7 +17,12 @@ export interface SshTarget {
     readonly port?: number;
     readonly user: string;
     /** OpenSSH private key text. Pass a Pulumi secret: it is stored encrypted and never logged. */
-    readonly privateKey: string;
+    readonly privateKey?: string;
+    /**
+     * A password login instead of a key (answered through SSH_ASKPASS, never on a command line).
+     * Pass a Pulumi secret. Used when `privateKey` is not given.
+     */
+    readonly password?: string;
     /**
      * The host's public key as in known_hosts (`ssh-ed25519 AAAA…`). When given, the host must
      * present it. Defaults to trusting the key presented on first use within each run.
@@ -48,16 +53,30 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
     const path: typeof import("path") = require("path");
     let argv: string[];
     let scratch: string | undefined;
+    let env: NodeJS.ProcessEnv = process.env;
     if (target.kind === "ssh") {
         scratch = fs.mkdtempSync(path.join(os.tmpdir(), "sshremedy-"));
-        const keyFile = path.join(scratch, "key");
         const knownHosts = path.join(scratch, "known_hosts");
-        fs.writeFileSync(keyFile, target.privateKey.endsWith("\n") ? target.privateKey : `${target.privateKey}\n`, { mode: 0o600 });
         const port = target.port ?? 22;
         const hostPattern = port === 22 ? target.host : `[${target.host}]:${port}`;
         fs.writeFileSync(knownHosts, target.hostKey ? `${hostPattern} ${target.hostKey}\n` : "", { mode: 0o600 });
-        argv = ["ssh", "-F", "/dev/null", "-i", keyFile, "-p", String(port),
-            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+        let auth: string[];
+        if (target.privateKey) {
+            const keyFile = path.join(scratch, "key");
+            fs.writeFileSync(keyFile, target.privateKey.endsWith("\n") ? target.privateKey : `${target.privateKey}\n`, { mode: 0o600 });
+            auth = ["-i", keyFile, "-o", "BatchMode=yes", "-o", "PreferredAuthentications=publickey"];
+        } else if (target.password !== undefined) {
+            // ssh reads the password from the askpass program, which prints it from its environment.
+            const askpass = path.join(scratch, "askpass");
+            fs.writeFileSync(askpass, "#!/bin/sh\nprintf '%s\\n' \"$SSHREMEDY_ASKPASS\"\n", { mode: 0o700 });
+            env = { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", SSHREMEDY_ASKPASS: target.password };
+            auth = ["-o", "BatchMode=no", "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
+                "-o", "PreferredAuthentications=password,keyboard-interactive"];
+        } else {
+            throw new Error(`ssh target ${target.user}@${target.host}: give privateKey or password`);
+        }
+        argv = ["ssh", "-F", "/dev/null", ...auth, "-p", String(port),
+            "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
             "-o", `UserKnownHostsFile=${knownHosts}`,
             "-o", `StrictHostKeyChecking=${target.hostKey ? "yes" : "accept-new"}`,
             "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
@@ -67,7 +86,7 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
     }
     try {
         return await new Promise<ScriptResult>((resolve, reject) => {
-            const child = cp.spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+            const child = cp.spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], env, detached: true });
             const out: Buffer[] = [];
             const err: Buffer[] = [];
             child.stdout.on("data", (b: Buffer) => out.push(b));

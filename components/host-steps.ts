@@ -1,0 +1,80 @@
+import * as fs from "fs";
+import * as path from "path";
+import { shellQuote } from "./sshd/quote";
+
+/**
+ * Host scripts live in components/scripts as files of their own. A phase of the pipeline is one
+ * text sent to `/bin/sh -s` (one round trip): each step runs in a subshell of its own, after its
+ * parameters as quoted `SR_*` assignments and the shared lib.sh, so a step's `exit` ends only
+ * that step and a failing step stops the phase.
+ */
+
+export type HostScript =
+    | "probe" | "snapshot" | "restore" | "stage-validate" | "deadman-arm" | "deadman-disarm" | "swap" | "write-files"
+    | "effective";
+
+const scriptDir = path.join(__dirname, "scripts");
+const cache = new Map<string, string>();
+
+export function scriptText(name: HostScript | "lib"): string {
+    let text = cache.get(name);
+    if (text === undefined) {
+        text = fs.readFileSync(path.join(scriptDir, `${name}.sh`), "utf8");
+        cache.set(name, text);
+    }
+    return text;
+}
+
+export interface Step {
+    readonly script: HostScript;
+    /** SR_* parameters; every value passes the one quoting function. */
+    readonly env?: Readonly<Record<string, string | number>>;
+    /** Shell run after the step in the same subshell, e.g. to start sshd if it is still down. */
+    readonly then?: string;
+}
+
+const envName = /^SR_[A-Z0-9_]+$/;
+
+function assignments(env: Readonly<Record<string, string | number>>): string {
+    return Object.entries(env).map(([k, v]) => {
+        if (!envName.test(k)) {
+            throw new Error(`internal: host script parameter name ${k} is not SR_[A-Z0-9_]+`);
+        }
+        return `${k}=${shellQuote(String(v), k)}; export ${k}`;
+    }).join("\n");
+}
+
+/** One phase: the steps in order, stopping at the first that fails. */
+export function composePhase(steps: readonly Step[]): string {
+    const lib = scriptText("lib");
+    const body = steps.map((s) => [
+        "(",
+        assignments(s.env ?? {}),
+        lib,
+        scriptText(s.script),
+        s.then ?? "",
+        `) || { sr_rc=$?; printf 'failed_step=%s\\n' ${shellQuote(s.script)}; exit "$sr_rc"; }`,
+    ].join("\n"));
+    return ["set -eu", ...body].join("\n");
+}
+
+/** The `key=value` lines a phase printed, in order (a key may repeat). */
+export function parseKeyValues(stdout: string): [string, string][] {
+    const out: [string, string][] = [];
+    for (const line of stdout.split("\n")) {
+        const m = /^([a-z_]+)=(.*)$/.exec(line);
+        if (m) {
+            out.push([m[1], m[2]]);
+        }
+    }
+    return out;
+}
+
+export function lastValue(pairs: readonly [string, string][], key: string): string | undefined {
+    for (let i = pairs.length - 1; i >= 0; i--) {
+        if (pairs[i][0] === key) {
+            return pairs[i][1];
+        }
+    }
+    return undefined;
+}

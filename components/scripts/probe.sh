@@ -1,0 +1,28 @@
+# probe.sh: reads what the sshd_config pipeline compares against, in one round trip: the live
+# sshd_config, every file its Include lines name, and whether sshd runs. Changes nothing.
+#
+# Environment:
+#   SR_SSHD_CONFIG_TARGET  the live file (default /etc/ssh/sshd_config)
+# Prints: config=<base64 or "absent">, dropin=<base64 path> <base64 content> per included file,
+# then sshd_active=yes|no and the service_manager= / sshd_service= lines of sr_sshd_describe.
+set -eu
+target=${SR_SSHD_CONFIG_TARGET:-/etc/ssh/sshd_config}
+sr_b64() { base64 | tr -d '\n'; }
+if [ -f "$target" ]; then
+    printf 'config=%s\n' "$(sr_b64 <"$target")"
+    # Include takes globs, relative to /etc/ssh (sshd_config(5)); the glob is expanded on purpose.
+    grep -i '^[[:space:]]*include[[:space:]]' "$target" | while read -r _ patterns; do
+        for pattern in $patterns; do
+            case $pattern in /*) ;; *) pattern=/etc/ssh/$pattern ;; esac
+            for f in $pattern; do
+                [ -f "$f" ] || continue
+                printf 'dropin=%s %s\n' "$(printf '%s' "$f" | sr_b64)" "$(sr_b64 <"$f")"
+            done
+        done
+    done
+else
+    printf 'config=absent\n'
+fi
+sr_sshd_detect
+if sr_sshd_active; then printf 'sshd_active=yes\n'; else printf 'sshd_active=no\n'; fi
+sr_sshd_describe

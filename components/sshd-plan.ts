@@ -1,0 +1,83 @@
+import * as crypto from "crypto";
+import { lastValue, parseKeyValues } from "./host-steps";
+import { declaredKeywords, neutraliseDropIn, renderManaged, renderReplace } from "./sshd/render";
+import type { Distro } from "./sshd/distro";
+import type { SshdSettings } from "./sshd/validate";
+
+/** What the probe phase read on a host. */
+export interface SshdProbe {
+    /** The live sshd_config, or null when the host has none. */
+    readonly config: string | null;
+    /** Files the live config Includes, in the order sshd reads them. */
+    readonly dropIns: readonly { readonly path: string; readonly text: string }[];
+    readonly sshdActive: boolean;
+}
+
+const fromB64 = (s: string) => Buffer.from(s, "base64").toString("utf8");
+
+export function parseProbe(stdout: string): SshdProbe {
+    const kv = parseKeyValues(stdout);
+    const config = lastValue(kv, "config");
+    if (config === undefined) {
+        throw new Error(`probe printed no config= line: ${stdout.slice(0, 200)}`);
+    }
+    return {
+        config: config === "absent" ? null : fromB64(config),
+        dropIns: kv.filter(([k]) => k === "dropin").map(([, v]) => {
+            const [p, t = ""] = v.split(" ");
+            return { path: fromB64(p), text: fromB64(t) };
+        }),
+        sshdActive: lastValue(kv, "sshd_active") === "yes",
+    };
+}
+
+export type SshdMode = { readonly kind: "managed" } | { readonly kind: "replace"; readonly distro: Distro };
+
+/** What has to change on a host so its effective sshd configuration is the declared one. */
+export interface SshdPlan {
+    /** The sshd_config the host must have. */
+    readonly config: string;
+    /** Drop-ins whose conflicting global lines must be commented out. */
+    readonly dropInWrites: readonly { readonly path: string; readonly text: string }[];
+    /** Lines that differ between the host and the plan, `- line` / `+ line`, for preview. */
+    readonly drift: readonly string[];
+    /** True when anything must change: a file, or sshd is not running. */
+    readonly pending: boolean;
+    /** Identifies the desired state (not the host's): changes when the declaration does. */
+    readonly desiredHash: string;
+    /** Every path the change may touch: what the snapshot must hold. */
+    readonly paths: readonly string[];
+}
+
+export function planSshd(probe: SshdProbe, settings: SshdSettings, mode: SshdMode, target: string): SshdPlan {
+    const current = probe.config ?? "";
+    const config = mode.kind === "replace" ? renderReplace(settings, mode.distro) : renderManaged(current, settings);
+    const keywords = declaredKeywords(settings);
+    const dropInWrites = probe.dropIns
+        .map((d) => ({ path: d.path, before: d.text, text: neutraliseDropIn(d.text, keywords).text }))
+        .filter((d) => d.text !== d.before)
+        .map(({ path, text }) => ({ path, text }));
+    const drift = [
+        ...lineDiff(current, config).map((l) => `${target}: ${l}`),
+        ...dropInWrites.flatMap((d) => lineDiff(probe.dropIns.find((x) => x.path === d.path)!.text, d.text).map((l) => `${d.path}: ${l}`)),
+        ...(probe.sshdActive ? [] : ["sshd is not running"]),
+    ];
+    const desiredHash = crypto.createHash("sha256")
+        .update(JSON.stringify({ settings, mode, target })).digest("hex").slice(0, 16);
+    return {
+        config, dropInWrites, drift, pending: drift.length > 0, desiredHash,
+        paths: [target, ...probe.dropIns.map((d) => d.path)],
+    };
+}
+
+/** Lines only in `before` as `- line`, then lines only in `after` as `+ line`. */
+export function lineDiff(before: string, after: string): string[] {
+    const a = before.split("\n");
+    const b = after.split("\n");
+    const inA = new Set(a);
+    const inB = new Set(b);
+    return [
+        ...a.filter((l) => !inB.has(l) && l.trim() !== "").map((l) => `- ${l}`),
+        ...b.filter((l) => !inA.has(l) && l.trim() !== "").map((l) => `+ ${l}`),
+    ];
+}
