@@ -35,7 +35,8 @@ const LAYERS: Readonly<Record<string, Layer>> = {
         settings: {
             port: 22,
             addressFamily: "any",
-            hostKey: ["/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_ecdsa_key", "/etc/ssh/ssh_host_rsa_key"],
+            // No HostKey lines: sshd's built-in list skips key types the host has none of, whereas a
+            // listed key that is missing stops sshd (a host with only an ed25519 key is common).
             loginGraceTime: "2m",
             maxStartups: "10:30:100",
             maxAuthTries: 6,
