@@ -1,8 +1,9 @@
 import { strict as assert } from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { FaultId, faultLogin, injectFault } from "../harness/faults";
-import { createHost, destroyHost, ensureClientKeys, TestHost, testUsers } from "../harness/lab";
+import { createHost, destroyHost, ensureClientKeys, sleep, TestHost, testUsers } from "../harness/lab";
 import { TestStack } from "../harness/pulumi";
 import { sshLogin } from "../harness/ssh";
 
@@ -96,4 +97,101 @@ describe("SshdConfig: real pulumi up repairs sshd_config on real hosts", functio
             assert.equal((await host.console("ls /run/sshremedy 2>/dev/null | grep -c . || true")).stdout.trim(), "0");
         });
     }
+
+    const lockout: Declared = { settings: { denyUsers: ["alice"] }, window: 10 };
+
+    it("[verify-fail] a config that validates but locks the verifying user out: up fails naming the cause, the host is back", async () => {
+        host = await createHost();
+        const keyLogin = await faultLogin("S1");
+        const original = await host.consoleOk("cat /etc/ssh/sshd_config");
+        stack = await declare(host, lockout);
+        const up = await stack.up();
+        assert.notEqual(up.code, 0, "pulumi up must fail when the declared user cannot log in");
+        assert.match(up.stdout + up.stderr, /verification login as alice@[0-9.]+ failed: .*Permission denied/);
+        assert.match(up.stdout + up.stderr, /the host is back on its snapshot/);
+        assert.equal(await host.consoleOk("cat /etc/ssh/sshd_config"), original);
+        assert.ok((await sshLogin({ address: host.address, ...keyLogin })).ok);
+        // Nothing stays armed: the revert already ran.
+        assert.equal((await host.console("ls /run/sshremedy 2>/dev/null | grep -c . || true")).stdout.trim(), "0");
+    });
+
+    it("[deadman] pulumi killed right after the swap to a lockout: the host reverts by itself within the window", async () => {
+        host = await createHost();
+        const h = host;
+        const keyLogin = await faultLogin("S1");
+        stack = await declare(h, lockout);
+        // Its own process group, so the CLI, the language host and the providers die together.
+        const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--cwd", project, "--stack", stack.stack],
+            { env: stack.env, detached: true, stdio: "ignore" });
+        const live = `${h.root}/etc/ssh/sshd_config`;
+        const deadline = Date.now() + 60_000;
+        while (!fs.readFileSync(live, "utf8").includes("DenyUsers alice")) {
+            assert.ok(Date.now() < deadline, "the swap never happened");
+            await sleep(5);
+        }
+        const killedAt = Date.now();
+        process.kill(-child.pid!, "SIGKILL");
+        // The host finishes the phase it was sent (restarting sshd) on its own.
+        let locked = false;
+        while (!locked && Date.now() - killedAt < 5_000) {
+            locked = !(await sshLogin({ address: h.address, ...keyLogin })).ok;
+        }
+        assert.ok(locked, "the lockout config never took effect after Pulumi died");
+        // Nobody is left to revert it but the host's own timer.
+        let back = false;
+        while (!back && Date.now() - killedAt < 25_000) {
+            await sleep(500);
+            back = (await sshLogin({ address: h.address, ...keyLogin, connectTimeoutSec: 3 })).ok;
+        }
+        assert.ok(back, "login did not come back within window + 15 s");
+        const waited = (Date.now() - killedAt) / 1000;
+        assert.ok(waited >= 5, `reverted after ${waited} s: sooner than a 10 s window allows, so not by the dead-man`);
+        assert.doesNotMatch(fs.readFileSync(live, "utf8"), /DenyUsers alice/);
+    });
+
+    it("[drift] a hand edit of a managed directive shows in preview and pulumi up repairs it; [idempotent] reruns change nothing", async () => {
+        host = await createHost();
+        stack = await declare(host, { settings: { maxAuthTries: 4, permitRootLogin: "prohibit-password" } });
+        const first = await stack.up();
+        assert.equal(first.code, 0, first.stdout + first.stderr);
+        const snapshots = async () => (await host!.consoleOk("ls /var/lib/sshremedy/snapshots | wc -l")).trim();
+        const count = await snapshots();
+
+        // [idempotent]: a second up changes nothing: no resource, no line, no snapshot, no revert job.
+        const second = await stack.pulumi(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
+        assert.equal(second.code, 0, `second up wanted changes:\n${second.stdout}`);
+        assert.equal(await snapshots(), count);
+        assert.equal((await host.consoleOk("grep -ci '^MaxAuthTries' /etc/ssh/sshd_config")).trim(), "1");
+
+        // [drift]: an operator edits the managed directive by hand.
+        await host.consoleOk("sed -i 's/^MaxAuthTries 4$/MaxAuthTries 9/' /etc/ssh/sshd_config");
+        const preview = await stack.pulumi(["preview", "--diff"]);
+        assert.equal(preview.code, 0, preview.stderr);
+        assert.match(preview.stdout, /host-apply/);
+        assert.match(preview.stdout, /- MaxAuthTries 9/);
+        assert.match(preview.stdout, /\+ MaxAuthTries 4/);
+        const strict = await stack.pulumi(["preview", "--expect-no-changes"]);
+        assert.notEqual(strict.code, 0, "preview must see the drift as a change");
+        // Preview changed nothing on the host.
+        assert.match(await host.consoleOk("cat /etc/ssh/sshd_config"), /^MaxAuthTries 9$/m);
+
+        const repair = await stack.up();
+        assert.equal(repair.code, 0, repair.stdout + repair.stderr);
+        assert.match(await host.consoleOk("cat /etc/ssh/sshd_config"), /^MaxAuthTries 4$/m);
+        const converged = await stack.pulumi(["preview", "--expect-no-changes"]);
+        assert.equal(converged.code, 0, converged.stdout);
+    });
+
+    it("keeps the verifying key and password secret: not in output, not in plaintext state", async () => {
+        host = await createHost();
+        await injectFault(host, "S5");
+        stack = await declare(host, { settings: { passwordAuthentication: true }, verifyPassword: testUsers.alice.password });
+        const up = await stack.up();
+        assert.equal(up.code, 0, up.stdout + up.stderr);
+        const key = fs.readFileSync((await ensureClientKeys()).main, "utf8").split("\n")[1];
+        for (const secret of [testUsers.alice.password, key]) {
+            assert.ok(!up.stdout.includes(secret) && !up.stderr.includes(secret), "secret printed by pulumi up");
+            assert.ok(!stack.stateText().includes(secret), "secret in plaintext state");
+        }
+    });
 });

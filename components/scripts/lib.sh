@@ -1,0 +1,313 @@
+# lib.sh: the helpers every sshremedy host script uses, in one place.
+#
+# How the scripts reach a host: the caller sends `<environment assignments> + lib.sh + <script>`
+# as one text to `/bin/sh -s`. A script installed on the host (the dead-man's copy of restore.sh
+# under /var/lib/sshremedy/bin) sources the lib.sh installed beside it instead.
+# Every parameter is an SR_* environment variable; scripts only ever expand them quoted, as data.
+set -eu
+
+sr_nl='
+'
+
+sr_die() {
+    printf 'sshremedy: %s\n' "$*" >&2
+    exit 1
+}
+
+# Ids end up in file and systemd unit names: letters, digits, '.', '_', '-', not leading '.'.
+sr_valid_id() {
+    case $1 in
+        '' | .* | *[!A-Za-z0-9._-]*) return 1 ;;
+    esac
+}
+
+sr_check_id() {
+    sr_valid_id "$2" || sr_die "$1 must be letters, digits, '.', '_' or '-', not starting with '.': got '$2'"
+}
+
+sr_check_path() {
+    case $2 in
+        /) sr_die "$1 must not be '/'" ;;
+        *"$sr_nl"*) sr_die "$1 must not contain a newline" ;;
+        */./* | */../* | */. | */..) sr_die "$1 must not contain '.' or '..' components: got '$2'" ;;
+        /*) ;;
+        *) sr_die "$1 must be an absolute path: got '$2'" ;;
+    esac
+}
+
+sr_check_count() {
+    case $2 in
+        '' | 0* | *[!0-9]*) sr_die "$1 must be a whole number above 0: got '$2'" ;;
+    esac
+}
+
+# Fractional sleep is not POSIX; every sleep we have takes it, but a whole second still works.
+sr_nap() {
+    sleep 0.1 2>/dev/null || sleep 1
+}
+
+# Same file system as the directory that holds $2: the condition for rename(2) to be atomic.
+sr_same_fs() {
+    [ "$(stat -c %d -- "$1")" = "$(stat -c %d -- "$(dirname -- "$2")")" ]
+}
+
+sr_selinux_enabled() {
+    command -v getenforce >/dev/null 2>&1 && [ "$(getenforce 2>/dev/null)" != Disabled ]
+}
+
+sr_sshd_bin() {
+    if command -v sshd 2>/dev/null; then
+        return 0
+    fi
+    for sr_b in /usr/sbin/sshd /usr/local/sbin/sshd; do
+        if [ -x "$sr_b" ]; then
+            printf '%s\n' "$sr_b"
+            return 0
+        fi
+    done
+    sr_die "no sshd binary found (PATH, /usr/sbin, /usr/local/sbin)"
+}
+
+# Runs the sshd check "$@" (sshd -t or -T): its output in sr_out, its complaint in sr_msg.
+# sshd refuses every check while its privilege separation directory is missing, and where that
+# lives on tmpfs (Debian's /run/sshd) the service manager removes it whenever sshd stops, which is
+# exactly when a host needs repair, and again while systemd restarts a crashed sshd. So the
+# directory sshd names is made, and the check tried again.
+sr_sshd_check() {
+    sr_err=$(mktemp)
+    sr_try=0
+    while :; do
+        if sr_out=$("$@" 2>"$sr_err"); then
+            rm -f -- "$sr_err"
+            return 0
+        fi
+        sr_msg=$(cat -- "$sr_err")
+        sr_try=$((sr_try + 1))
+        case $sr_msg in
+            *"Missing privilege separation directory: /"*) [ "$sr_try" -lt 3 ] || break ;;
+            *) break ;;
+        esac
+        sr_d=${sr_msg##*Missing privilege separation directory: }
+        sr_d=${sr_d%%"$sr_nl"*}
+        sr_check_path "sshd's privilege separation directory" "$sr_d"
+        mkdir -p -m 0755 -- "$sr_d"
+    done
+    rm -f -- "$sr_err"
+    return 1
+}
+
+# Where sshd writes its pid file: as its config says, else where sshd usually does.
+sr_sshd_pidfile() {
+    if sr_sshd_check "$(sr_sshd_bin)" -T; then
+        printf '%s\n' "$sr_out" | sed -n 's/^pidfile //p'
+        return 0
+    fi
+    for sr_f in /run/sshd.pid /var/run/sshd.pid; do
+        if [ -f "$sr_f" ]; then
+            printf '%s\n' "$sr_f"
+            return 0
+        fi
+    done
+    printf '/run/sshd.pid\n'
+}
+
+# --- the sshd service, run by whatever the host runs it with (detected once per script) -------
+
+SR_SSHD_MANAGER=
+SR_SSHD_SERVICE=
+
+sr_sshd_detect() {
+    [ -z "$SR_SSHD_MANAGER" ] || return 0
+    # systemd manages services only when it booted the host (sd_booted(3)); its tools may be
+    # installed on hosts it did not boot. `show --value` needs systemd 230: parse `Key=value`.
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+        for sr_u in ssh.service sshd.service; do
+            if [ "$(systemctl show -p LoadState "$sr_u" 2>/dev/null)" = LoadState=loaded ]; then
+                SR_SSHD_MANAGER=systemd
+                # An alias (Debian's sshd.service) resolves to the unit it names.
+                SR_SSHD_SERVICE=$(systemctl show -p Id "$sr_u")
+                SR_SSHD_SERVICE=${SR_SSHD_SERVICE#Id=}
+                return 0
+            fi
+        done
+    fi
+    for sr_n in ssh sshd; do
+        if [ -x "/etc/init.d/$sr_n" ]; then
+            SR_SSHD_MANAGER=sysv
+            SR_SSHD_SERVICE=$sr_n
+            return 0
+        fi
+    done
+    SR_SSHD_MANAGER=pidfile
+    SR_SSHD_SERVICE=$(sr_sshd_pidfile)
+}
+
+sr_sshd_describe() {
+    sr_sshd_detect
+    printf 'service_manager=%s\nsshd_service=%s\n' "$SR_SSHD_MANAGER" "$SR_SSHD_SERVICE"
+}
+
+# The init script through `service` where there is one (it cleans the environment first).
+sr_sysv() {
+    if command -v service >/dev/null 2>&1; then
+        service "$SR_SSHD_SERVICE" "$1"
+    else
+        "/etc/init.d/$SR_SSHD_SERVICE" "$1"
+    fi
+}
+
+# Alive and not a zombie: an init that does not reap (a container's) leaves exited processes
+# that still answer kill -0.
+sr_pid_running() {
+    sr_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+    case $sr_st in '' | Z* | X*) return 1 ;; esac
+}
+
+# The pid in the pid file $1, when that process is alive and is sshd.
+sr_sshd_pid() {
+    sr_p=$(cat -- "$1" 2>/dev/null) || return 1
+    case $sr_p in '' | *[!0-9]*) return 1 ;; esac
+    sr_pid_running "$sr_p" && [ "$(cat "/proc/$sr_p/comm" 2>/dev/null)" = sshd ] || return 1
+    printf '%s\n' "$sr_p"
+}
+
+sr_sshd_pid_start() {
+    sr_b=$(sr_sshd_bin)
+    sr_sshd_check "$sr_b" -t || sr_die "sshd -t: $sr_msg"
+    "$sr_b"
+}
+
+sr_sshd_pid_stop() {
+    sr_p=$(sr_sshd_pid "$SR_SSHD_SERVICE") || return 0
+    kill -s TERM "$sr_p"
+    sr_i=0
+    while sr_pid_running "$sr_p"; do
+        sr_i=$((sr_i + 1))
+        [ "$sr_i" -lt 50 ] || sr_die "sshd (pid $sr_p) did not stop within 5 s"
+        sr_nap
+    done
+}
+
+# Managers return before sshd listens again (SIGHUP makes it re-execute itself; init scripts
+# return once it forks), and a re-execution that fails is silent. sshd writes its pid file once
+# it listens: wait for a pid file newer than the marker $1, naming a live sshd.
+sr_sshd_settle() {
+    sr_pf=$(sr_sshd_pidfile)
+    [ -n "$sr_pf" ] && [ "$sr_pf" != none ] || return 0
+    sr_i=0
+    until [ -n "$(find "$sr_pf" -newer "$1" 2>/dev/null)" ] && sr_sshd_pid "$sr_pf" >/dev/null; do
+        sr_i=$((sr_i + 1))
+        if [ "$sr_i" -ge 100 ]; then
+            printf 'sshremedy: sshd wrote no new pid file %s within 10 s: it is not listening\n' "$sr_pf" >&2
+            return 1
+        fi
+        sr_nap
+    done
+}
+
+# $1: restart, or reload (which starts sshd when it is down). Returns once sshd listens.
+# The manager's chatter goes to stderr: stdout carries key=value lines only.
+sr_sshd_apply() {
+    sr_sshd_detect
+    sr_mark=$(mktemp)
+    # File times tick as coarsely as the kernel clock: let one tick pass after the marker.
+    sr_nap
+    sr_rc=0
+    case $1:$SR_SSHD_MANAGER in
+        restart:systemd) systemctl restart "$SR_SSHD_SERVICE" >&2 || sr_rc=$? ;;
+        reload:systemd) systemctl reload-or-restart "$SR_SSHD_SERVICE" >&2 || sr_rc=$? ;;
+        restart:sysv) sr_sysv restart >&2 || sr_rc=$? ;;
+        reload:sysv)
+            if sr_sshd_active; then
+                sr_sysv reload >&2 || sr_rc=$?
+            else
+                sr_sysv start >&2 || sr_rc=$?
+            fi
+            ;;
+        restart:pidfile) { sr_sshd_pid_stop && sr_sshd_pid_start; } >&2 || sr_rc=$? ;;
+        reload:pidfile)
+            if sr_p=$(sr_sshd_pid "$SR_SSHD_SERVICE"); then
+                kill -s HUP "$sr_p" || sr_rc=$?
+            else
+                sr_sshd_pid_start >&2 || sr_rc=$?
+            fi
+            ;;
+    esac
+    [ "$sr_rc" -ne 0 ] || sr_sshd_settle "$sr_mark" || sr_rc=$?
+    rm -f -- "$sr_mark"
+    return "$sr_rc"
+}
+
+sr_sshd_restart() {
+    sr_sshd_apply restart
+}
+
+sr_sshd_reload() {
+    sr_sshd_apply reload
+}
+
+sr_sshd_active() {
+    sr_sshd_detect
+    case $SR_SSHD_MANAGER in
+        systemd) systemctl is-active --quiet "$SR_SSHD_SERVICE" ;;
+        sysv) sr_sysv status >/dev/null 2>&1 ;;
+        pidfile) sr_sshd_pid "$SR_SSHD_SERVICE" >/dev/null ;;
+    esac
+}
+
+# --- the dead-man revert ---------------------------------------------------------------------
+# An armed revert is a token file, $SR_RUN_DIR/deadman-<id>, that says how the job runs. The job
+# (restore.sh with SR_DEADMAN_TOKEN) and a disarm both claim the token by renaming it: rename is
+# atomic, so exactly one of them wins and a revert is never cut off half way.
+
+SR_RUN_DIR=${SR_RUN_DIR:-/run/sshremedy}
+
+sr_systemd_booted() {
+    [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1
+}
+
+# True when pid $1 is still the waiting shell that carries tag $2 as its name ($0).
+sr_pid_tagged() {
+    [ -r "/proc/$1/cmdline" ] && tr '\000' '\n' <"/proc/$1/cmdline" | grep -qxF -- "$2"
+}
+
+# Stops the revert armed as $1, if any. Sets sr_deadman_state: disarmed (it had not run),
+# fired (it ran or is running: this waits for it to finish) or absent.
+sr_deadman_stop() {
+    sr_token=$SR_RUN_DIR/deadman-$1
+    sr_unit=sshremedy-deadman-$1
+    sr_pid=$(cat -- "$sr_token.pid" 2>/dev/null) || sr_pid=
+    if mv -- "$sr_token" "$sr_token.disarmed" 2>/dev/null; then
+        sr_deadman_state=disarmed
+        case $(sed -n 's/^mechanism=//p' "$sr_token.disarmed") in
+            systemd) systemctl stop "$sr_unit.timer" "$sr_unit.service" 2>/dev/null || true ;;
+            detached)
+                # The waiter leads its own session: its process group holds it and its sleep.
+                if [ -n "$sr_pid" ] && sr_pid_tagged "$sr_pid" "$sr_unit"; then
+                    kill -s TERM -- "-$sr_pid" 2>/dev/null || kill -s TERM "$sr_pid" 2>/dev/null || true
+                fi
+                ;;
+        esac
+        rm -f -- "$sr_token.disarmed" "$sr_token.pid"
+    elif [ -e "$sr_token.fired" ]; then
+        sr_deadman_state=fired
+        sr_i=0
+        while [ "$sr_i" -lt 600 ]; do
+            if [ "$(sed -n 's/^mechanism=//p' "$sr_token.fired")" = systemd ]; then
+                systemctl is-active --quiet "$sr_unit.service" || break
+            else
+                [ -n "$sr_pid" ] && sr_pid_running "$sr_pid" || break
+            fi
+            sr_i=$((sr_i + 1))
+            sr_nap
+        done
+        rm -f -- "$sr_token.fired" "$sr_token.pid"
+    else
+        sr_deadman_state=absent
+    fi
+    # An elapsed timer stays loaded and a failed revert stays listed: free the name for re-arming.
+    if sr_systemd_booted; then
+        systemctl stop "$sr_unit.timer" 2>/dev/null || true
+        systemctl reset-failed "$sr_unit.timer" "$sr_unit.service" 2>/dev/null || true
+    fi
+}

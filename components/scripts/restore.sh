@@ -1,0 +1,98 @@
+# restore.sh: puts the host back as a snapshot of snapshot.sh recorded it, then restarts sshd.
+#
+# Environment:
+#   SR_SNAPSHOT       the snapshot directory (the snapshot= line of snapshot.sh)
+#   SR_DEADMAN_TOKEN  set only by the dead-man job: restore only if this job claims the token first
+# Prints: deadman=fired|disarmed (dead-man job only), restored=<path> and removed=<path> for files,
+# firewall=iptables|ip6tables|nft for each rule set loaded, selinux=<mode> when it was set,
+# service_manager=, sshd_service=, and sshd=restarted.
+set -eu
+command -v sr_die >/dev/null 2>&1 || . "$(dirname -- "$0")/lib.sh"
+
+snap=${SR_SNAPSHOT:-}
+sr_check_path SR_SNAPSHOT "$snap"
+[ -f "$snap/manifest" ] && [ -f "$snap/files.tar" ] || sr_die "$snap is not a snapshot (no manifest or files.tar)"
+
+if [ -n "${SR_DEADMAN_TOKEN:-}" ]; then
+    if ! mv -- "$SR_DEADMAN_TOKEN" "$SR_DEADMAN_TOKEN.fired" 2>/dev/null; then
+        printf 'deadman=disarmed\n'
+        exit 0
+    fi
+    printf 'deadman=fired\n'
+fi
+
+# Clear the way for tar: it replaces files and links itself, but would merge into a directory,
+# and a path recorded absent must go.
+restored=
+while IFS= read -r line; do
+    kind=${line%% *}
+    p=${line#* }
+    case $kind in
+        format | seq | created) continue ;;
+        file | link | dir | absent) sr_check_path "manifest entry" "$p" ;;
+        *) sr_die "$snap/manifest: unknown entry '$line'" ;;
+    esac
+    if [ "$kind" = absent ]; then
+        if [ -e "$p" ] || [ -L "$p" ]; then
+            rm -rf -- "$p"
+            printf 'removed=%s\n' "$p"
+        fi
+        continue
+    fi
+    if [ "$kind" = dir ] || { [ -d "$p" ] && [ ! -L "$p" ]; }; then
+        rm -rf -- "$p"
+    fi
+    restored=$restored$p$sr_nl
+done <"$snap/manifest"
+tar -C / -xpf "$snap/files.tar"
+printf '%s' "$restored" | sed 's/^/restored=/'
+
+if sr_selinux_enabled && command -v restorecon >/dev/null 2>&1; then
+    printf '%s' "$restored" | while IFS= read -r p; do restorecon -R -- "$p"; done
+fi
+
+# iptables-nft keeps its tables in nftables too: `nft list ruleset` shows them, but with matches
+# nft cannot read back. When iptables is the nf_tables kind, nft loads every other table and
+# iptables-restore loads its own.
+iptables_tables=
+if command -v iptables >/dev/null 2>&1 && iptables -V 2>/dev/null | grep -q nf_tables; then
+    for fam in ip ip6; do
+        rules=$snap/${fam}tables.rules
+        [ -f "$rules" ] || continue
+        iptables_tables="$iptables_tables $(sed -n "s/^\*/$fam:/p" "$rules" | tr '\n' ' ')"
+    done
+fi
+if [ -f "$snap/nft.rules" ] && command -v nft >/dev/null 2>&1; then
+    {
+        printf 'flush ruleset\n'
+        awk -v skip=" $iptables_tables " '
+            /^table / { dropping = index(skip, " " $2 ":" $3 " ") > 0 }
+            dropping { if ($0 ~ /^}/) dropping = 0; next }
+            { print }' "$snap/nft.rules"
+    } | nft -f -
+    printf 'firewall=nft\n'
+fi
+# A table added since the snapshot is emptied (built-in chains back to ACCEPT) before the
+# snapshot's tables load: iptables-restore alone would leave it as it is.
+for tool in iptables ip6tables; do
+    [ -f "$snap/$tool.rules" ] && command -v "$tool-restore" >/dev/null 2>&1 || continue
+    {
+        "$tool-save" | awk '/^\*/ || /^COMMIT/ { print } /^:/ && $2 != "-" { print $1 " ACCEPT [0:0]" }'
+        cat -- "$snap/$tool.rules"
+    } | "$tool-restore"
+    printf 'firewall=%s\n' "$tool"
+done
+
+if [ -f "$snap/selinux" ] && sr_selinux_enabled && command -v setenforce >/dev/null 2>&1; then
+    mode=$(cat -- "$snap/selinux")
+    # Disabled cannot be switched to or from at run time; /etc/selinux/config (a file) carries it.
+    case $mode in
+        Enforcing) setenforce 1 ;;
+        Permissive) setenforce 0 ;;
+    esac
+    case $mode in Enforcing | Permissive) printf 'selinux=%s\n' "$mode" ;; esac
+fi
+
+sr_sshd_describe
+sr_sshd_restart || sr_die "restored $snap but restarting sshd ($SR_SSHD_MANAGER $SR_SSHD_SERVICE) failed"
+printf 'sshd=restarted\n'

@@ -1,0 +1,93 @@
+# snapshot.sh: records every file a change may touch, plus firewall and SELinux state, so that
+# restore.sh can put the host back exactly.
+#
+# Environment:
+#   SR_SNAPSHOT_ID   name of this snapshot (letters, digits, . _ -); the same id twice is one snapshot
+#   SR_PATHS         absolute paths, one a line; a path missing now is recorded absent (restore deletes it)
+#   SR_SNAPSHOT_DIR  where snapshots live (default /var/lib/sshremedy/snapshots)
+#   SR_KEEP          how many snapshots to keep, oldest pruned first (default 5)
+# Prints: snapshot=<dir>, created=yes|no, then pruned=<dir> for each snapshot removed.
+#
+# A snapshot is a directory: manifest (kind and path of each entry), files.tar (owners, modes and
+# links as they were), and iptables.rules / ip6tables.rules / nft.rules / selinux where the host
+# has those tools. It is built under a dot-name and renamed into place, so it exists whole or not.
+set -eu
+command -v sr_die >/dev/null 2>&1 || . "$(dirname -- "$0")/lib.sh"
+
+dir=${SR_SNAPSHOT_DIR:-/var/lib/sshremedy/snapshots}
+id=${SR_SNAPSHOT_ID:-}
+keep=${SR_KEEP:-5}
+sr_check_path SR_SNAPSHOT_DIR "$dir"
+sr_check_id SR_SNAPSHOT_ID "$id"
+sr_check_count SR_KEEP "$keep"
+final=$dir/$id
+
+mkdir -p -m 0700 -- "$dir"
+if [ -f "$final/manifest" ]; then
+    created=no
+else
+    [ ! -e "$final" ] || sr_die "$final exists but is not a snapshot (no manifest): remove it or pick another id"
+    tmp=$(mktemp -d "$dir/.tmp-$id.XXXXXX")
+    trap 'rm -rf -- "$tmp"' EXIT
+    # The sequence number orders snapshots for pruning; clock time can tie or go backwards.
+    seq=$(cat -- "$dir"/*/manifest 2>/dev/null | awk '$1 == "seq" && $2 + 0 > m { m = $2 + 0 } END { print m + 1 }')
+    printf 'format 1\nseq %s\ncreated %s\n' "$seq" "$(date +%s)" >"$tmp/manifest"
+    : >"$tmp/members"
+    while IFS= read -r p; do
+        [ -n "$p" ] || continue
+        sr_check_path "SR_PATHS entry" "$p"
+        if [ -L "$p" ]; then
+            kind=link
+        elif [ -d "$p" ]; then
+            kind=dir
+        elif [ -e "$p" ]; then
+            kind=file
+        else
+            kind=absent
+        fi
+        printf '%s %s\n' "$kind" "$p" >>"$tmp/manifest"
+        [ "$kind" = absent ] || printf '%s\n' "${p#/}" >>"$tmp/members"
+    done <<EOF
+${SR_PATHS:-}
+EOF
+    # Member names are relative to / and so never start with '-': tar cannot take one for an option.
+    tar -C / -cf "$tmp/files.tar" -T "$tmp/members"
+    rm -f -- "$tmp/members"
+    if command -v iptables-save >/dev/null 2>&1; then
+        iptables-save >"$tmp/iptables.rules"
+    fi
+    if command -v ip6tables-save >/dev/null 2>&1; then
+        ip6tables-save >"$tmp/ip6tables.rules"
+    fi
+    if command -v nft >/dev/null 2>&1; then
+        nft list ruleset >"$tmp/nft.rules"
+    fi
+    if command -v getenforce >/dev/null 2>&1; then
+        getenforce >"$tmp/selinux"
+    fi
+    [ ! -e "$final" ] || sr_die "$final appeared while this snapshot was being made"
+    mv -- "$tmp" "$final"
+    trap - EXIT
+    created=yes
+fi
+
+# Oldest first; the snapshot just made or reused is never pruned, even when it is the oldest.
+list=$(for m in "$dir"/*/manifest; do
+    [ -f "$m" ] || continue
+    d=${m%/manifest}
+    sr_valid_id "${d##*/}" || continue
+    printf '%s %s\n' "$(sed -n 's/^seq //p' "$m")" "$d"
+done | sort -n)
+total=$(printf '%s\n' "$list" | grep -c .) || true
+excess=$((total - keep))
+
+printf 'snapshot=%s\ncreated=%s\n' "$final" "$created"
+while read -r _ d; do
+    [ "$excess" -gt 0 ] || break
+    [ -n "$d" ] && [ "$d" != "$final" ] || continue
+    rm -rf -- "$d"
+    printf 'pruned=%s\n' "$d"
+    excess=$((excess - 1))
+done <<EOF
+$list
+EOF
