@@ -15,6 +15,14 @@ interface Declared {
     verifyUser?: string;
     verifyPassword?: string;
     window?: number;
+    transport?: "ssh" | "console";
+    /** Console prefix to use instead of the host's own (e.g. one that records each call). */
+    consolePrefix?: string[];
+}
+
+/** A console prefix that appends a line to `log` (on the machine) each time it carries a script. */
+export function recordingPrefix(h: TestHost, log: string): string[] {
+    return ["sh", "-c", 'echo call >> "$0"; exec "$@"', log, ...h.consolePrefix];
 }
 
 /** A host, a stack of the SshdConfig fixture aimed at it, and both removed after each test. */
@@ -34,7 +42,10 @@ describe("SshdConfig: real pulumi up repairs sshd_config on real hosts", functio
     async function declare(h: TestHost, d: Declared): Promise<TestStack> {
         const s = await TestStack.create(project);
         await s.setConfig("address", h.address);
-        await s.setConfig("consolePrefix", JSON.stringify(h.consolePrefix));
+        await s.setConfig("consolePrefix", JSON.stringify(d.consolePrefix ?? h.consolePrefix));
+        if (d.transport) {
+            await s.setConfig("transport", d.transport);
+        }
         await s.setConfig("privateKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
         await s.setConfig("settings", JSON.stringify(d.settings));
         if (d.mode) {
@@ -193,5 +204,42 @@ describe("SshdConfig: real pulumi up repairs sshd_config on real hosts", functio
             assert.ok(!up.stdout.includes(secret) && !up.stderr.includes(secret), "secret printed by pulumi up");
             assert.ok(!stack.stateText().includes(secret), "secret in plaintext state");
         }
+    });
+
+    it("refuses bad input at preview, naming the argument and the fix, and sends nothing to the host", async () => {
+        host = await createHost();
+        const log = path.join(fs.mkdtempSync("/tmp/sshremedy-calls-"), "calls");
+        const bad: [Record<string, unknown>, RegExp][] = [
+            [{ allowUsers: ["alice\nPermitRootLogin yes"] }, /allowUsers\[0\]/],
+            [{ allowUsers: ["$(reboot)"] }, /allowUsers\[0\]/],
+            [{ port: 65536 }, /port/],
+            [{ maxStartups: "abc" }, /maxStartups/],
+            [{ allowUsers: [] }, /allowUsers/],
+        ];
+        for (const [settings, argument] of bad) {
+            stack = await declare(host, { settings, consolePrefix: recordingPrefix(host, log) });
+            const preview = await stack.pulumi(["preview"]);
+            assert.notEqual(preview.code, 0, `preview accepted ${JSON.stringify(settings)}`);
+            assert.match(preview.stdout + preview.stderr, argument);
+            assert.match(preview.stdout + preview.stderr, /Fix: /);
+            await stack.dispose();
+            stack = undefined;
+        }
+        assert.equal(fs.existsSync(log), false, "a command reached the host");
+        // The recorder does record: a valid declaration's preview probes the host once.
+        stack = await declare(host, { settings: { maxAuthTries: 4 }, consolePrefix: recordingPrefix(host, log) });
+        const ok = await stack.pulumi(["preview"]);
+        assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+        assert.equal(fs.readFileSync(log, "utf8"), "call\n");
+    });
+
+    it("[S4] the same pipeline over the ssh transport: repaired as root over SSH, verified as alice", async () => {
+        host = await createHost();
+        await injectFault(host, "S4");
+        stack = await declare(host, { settings: { denyGroups: null }, transport: "ssh" });
+        const up = await stack.up();
+        assert.equal(up.code, 0, up.stdout + up.stderr);
+        assert.ok((await sshLogin({ address: host.address, ...(await faultLogin("S4")) })).ok);
+        await snapshotExists(host, stack);
     });
 });
