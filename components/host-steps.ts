@@ -47,15 +47,19 @@ function assignments(env: Readonly<Record<string, string | number>>): string {
 /** One phase: the steps in order, stopping at the first that fails. */
 export function composePhase(steps: readonly Step[]): string {
     const lib = scriptText("lib");
+    // Not `( … ) || handler`: the shell ignores `set -e` inside anything left of `||`, so a
+    // failing command in a step would not stop that step. The status is read on its own line.
     const body = steps.map((s) => [
         "(",
         assignments(s.env ?? {}),
         lib,
         scriptText(s.script),
         s.then ?? "",
-        `) || { sr_rc=$?; printf 'failed_step=%s\\n' ${shellQuote(s.script)}; exit "$sr_rc"; }`,
+        ")",
+        "sr_rc=$?",
+        `[ "$sr_rc" -eq 0 ] || { printf 'failed_step=%s\\n' ${shellQuote(s.script)}; exit "$sr_rc"; }`,
     ].join("\n"));
-    return ["set -eu", ...body].join("\n");
+    return ["set -u", ...body].join("\n");
 }
 
 /** The `key=value` lines a phase printed, in order (a key may repeat). */

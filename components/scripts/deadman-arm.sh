@@ -11,7 +11,8 @@
 #   SR_BIN_DIR         where they are installed (default /var/lib/sshremedy/bin)
 #   SR_RUN_DIR         where the token lives (default /run/sshremedy)
 # Prints: deadman=<id>, previous=disarmed|fired|absent (a job this one replaced), mechanism=systemd
-# with unit=<timer>, or mechanism=detached with pid=<waiter>, then window=<s> and deadline=<epoch s>.
+# with unit=<timer>, or mechanism=detached with pid=<waiter>, then restore=<installed restore.sh>,
+# window=<s> and deadline=<epoch s>. The token $SR_RUN_DIR/deadman-<id> records the same.
 set -eu
 command -v sr_die >/dev/null 2>&1 || . "$(dirname -- "$0")/lib.sh"
 
@@ -20,13 +21,13 @@ snap=${SR_SNAPSHOT:-}
 window=${SR_WINDOW:-}
 bin=${SR_BIN_DIR:-/var/lib/sshremedy/bin}
 sr_check_id SR_DEADMAN_ID "$id"
-sr_check_path SR_SNAPSHOT "$snap"
-# The path travels as a systemd property: keep it to characters systemd takes literally.
-case $snap in *[!A-Za-z0-9/._-]*) sr_die "SR_SNAPSHOT may hold only letters, digits and / . _ -: got '$snap'" ;; esac
-[ -f "$snap/manifest" ] || sr_die "$snap is not a snapshot (no manifest)"
 sr_check_count SR_WINDOW "$window"
-sr_check_path SR_BIN_DIR "$bin"
-sr_check_path SR_RUN_DIR "$SR_RUN_DIR"
+# These paths travel as systemd properties: keep them to characters systemd takes literally.
+for v in "SR_SNAPSHOT=$snap" "SR_BIN_DIR=$bin" "SR_RUN_DIR=$SR_RUN_DIR"; do
+    sr_check_path "${v%%=*}" "${v#*=}"
+    case ${v#*=} in *[!A-Za-z0-9/._-]*) sr_die "${v%%=*} may hold only letters, digits and / . _ -: got '${v#*=}'" ;; esac
+done
+[ -f "$snap/manifest" ] || sr_die "$snap is not a snapshot (no manifest)"
 [ -n "${SR_RESTORE_SCRIPT:-}" ] && [ -n "${SR_LIB_SCRIPT:-}" ] ||
     sr_die "SR_RESTORE_SCRIPT and SR_LIB_SCRIPT must hold the texts of restore.sh and lib.sh"
 
@@ -51,7 +52,7 @@ unit=sshremedy-deadman-$id
 deadline=$(($(date +%s) + window))
 printf 'deadman=%s\nprevious=%s\n' "$id" "$previous"
 if sr_systemd_booted; then
-    printf 'mechanism=systemd\nsnapshot=%s\ndeadline=%s\n' "$snap" "$deadline" >"$token"
+    printf 'mechanism=systemd\nsnapshot=%s\nrestore=%s\ndeadline=%s\n' "$snap" "$bin/restore.sh" "$deadline" >"$token"
     # Timers fire up to AccuracySec late, one minute unless told: far longer than the window.
     if ! systemd-run --quiet --unit="$unit" --description="sshremedy dead-man revert $id" \
         --on-active="${window}s" --timer-property=AccuracySec=100ms \
@@ -62,7 +63,7 @@ if sr_systemd_booted; then
     fi
     printf 'mechanism=systemd\nunit=%s.timer\n' "$unit"
 else
-    printf 'mechanism=detached\nsnapshot=%s\ndeadline=%s\n' "$snap" "$deadline" >"$token"
+    printf 'mechanism=detached\nsnapshot=%s\nrestore=%s\ndeadline=%s\n' "$snap" "$bin/restore.sh" "$deadline" >"$token"
     rm -f -- "$token.pid"
     # A session of its own: no hangup reaches it when the SSH session or the caller goes.
     detach=nohup
@@ -80,4 +81,4 @@ else
     done
     printf 'mechanism=detached\npid=%s\n' "$(cat -- "$token.pid")"
 fi
-printf 'window=%s\ndeadline=%s\n' "$window" "$deadline"
+printf 'restore=%s\nwindow=%s\ndeadline=%s\n' "$bin/restore.sh" "$window" "$deadline"

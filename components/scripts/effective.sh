@@ -6,5 +6,5 @@
 # Prints: effective_begin, the sshd -T lines, effective_end.
 set -eu
 sshd=$(sr_sshd_bin)
-out=$("$sshd" -T -C "$SR_CHECK_CONNECTION")
-printf 'effective_begin\n%s\neffective_end\n' "$out"
+sr_sshd_check "$sshd" -T -C "$SR_CHECK_CONNECTION" || sr_die "sshd -T -C $SR_CHECK_CONNECTION failed: $sr_msg"
+printf 'effective_begin\n%s\neffective_end\n' "$sr_out"

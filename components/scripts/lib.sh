@@ -188,17 +188,33 @@ sr_sshd_pid_stop() {
     done
 }
 
+# Inodes of the TCP sockets that the sshd named in pid file $1 listens on, one a line.
+sr_sshd_listeners() {
+    sr_p=$(sr_sshd_pid "$1") || return 0
+    set -- /proc/net/tcp
+    [ ! -r /proc/net/tcp6 ] || set -- "$@" /proc/net/tcp6
+    for sr_fd in /proc/"$sr_p"/fd/*; do
+        sr_l=$(readlink "$sr_fd" 2>/dev/null) || continue
+        case $sr_l in
+            'socket:['*']') sr_l=${sr_l#socket:[} && printf 'sock %s\n' "${sr_l%]}" ;;
+        esac
+    done | cat - "$@" | awk '$1 == "sock" { mine[$2] = 1; next } $4 == "0A" && ($10 in mine) { print $10 }'
+}
+
 # Managers return before sshd listens again (SIGHUP makes it re-execute itself; init scripts
-# return once it forks), and a re-execution that fails is silent. sshd writes its pid file once
-# it listens: wait for a pid file newer than the marker $1, naming a live sshd.
+# return once it forks), and a re-execution that fails is silent. Waits until sshd listens on
+# sockets none of which are among the inodes $2 it listened on before.
 sr_sshd_settle() {
-    sr_pf=$(sr_sshd_pidfile)
-    [ -n "$sr_pf" ] && [ "$sr_pf" != none ] || return 0
     sr_i=0
-    until [ -n "$(find "$sr_pf" -newer "$1" 2>/dev/null)" ] && sr_sshd_pid "$sr_pf" >/dev/null; do
+    while :; do
+        sr_now=$(sr_sshd_listeners "$1")
+        if [ -n "$sr_now" ] && printf '%s\n' "$sr_now" | awk -v before=" $(printf '%s' "$2" | tr '\n' ' ') " '
+            index(before, " " $1 " ") { stale = 1 } END { exit stale }'; then
+            return 0
+        fi
         sr_i=$((sr_i + 1))
         if [ "$sr_i" -ge 100 ]; then
-            printf 'sshremedy: sshd wrote no new pid file %s within 10 s: it is not listening\n' "$sr_pf" >&2
+            printf 'sshremedy: sshd (pid file %s) is not listening afresh after 10 s\n' "$1" >&2
             return 1
         fi
         sr_nap
@@ -209,9 +225,8 @@ sr_sshd_settle() {
 # The manager's chatter goes to stderr: stdout carries key=value lines only.
 sr_sshd_apply() {
     sr_sshd_detect
-    sr_mark=$(mktemp)
-    # File times tick as coarsely as the kernel clock: let one tick pass after the marker.
-    sr_nap
+    sr_pf=$(sr_sshd_pidfile)
+    sr_before=$(sr_sshd_listeners "$sr_pf")
     sr_rc=0
     case $1:$SR_SSHD_MANAGER in
         restart:systemd) systemctl restart "$SR_SSHD_SERVICE" >&2 || sr_rc=$? ;;
@@ -233,8 +248,11 @@ sr_sshd_apply() {
             fi
             ;;
     esac
-    [ "$sr_rc" -ne 0 ] || sr_sshd_settle "$sr_mark" || sr_rc=$?
-    rm -f -- "$sr_mark"
+    # Where systemd holds the listening socket (ssh.socket) it never closes: nothing to wait for.
+    if [ "$sr_rc" -eq 0 ] && [ "$sr_pf" != none ] &&
+        ! { [ "$SR_SSHD_MANAGER" = systemd ] && systemctl is-active --quiet "${SR_SSHD_SERVICE%.service}.socket"; }; then
+        sr_sshd_settle "$sr_pf" "$sr_before" || sr_rc=$?
+    fi
     return "$sr_rc"
 }
 

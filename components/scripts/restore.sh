@@ -11,7 +11,7 @@ command -v sr_die >/dev/null 2>&1 || . "$(dirname -- "$0")/lib.sh"
 
 snap=${SR_SNAPSHOT:-}
 sr_check_path SR_SNAPSHOT "$snap"
-[ -f "$snap/manifest" ] && [ -f "$snap/files.tar" ] || sr_die "$snap is not a snapshot (no manifest or files.tar)"
+[ -f "$snap/manifest" ] || sr_die "$snap is not a snapshot (no manifest)"
 
 if [ -n "${SR_DEADMAN_TOKEN:-}" ]; then
     if ! mv -- "$SR_DEADMAN_TOKEN" "$SR_DEADMAN_TOKEN.fired" 2>/dev/null; then
@@ -44,7 +44,7 @@ while IFS= read -r line; do
     fi
     restored=$restored$p$sr_nl
 done <"$snap/manifest"
-tar -C / -xpf "$snap/files.tar"
+[ ! -f "$snap/files.tar" ] || tar -C / -xpf "$snap/files.tar"
 printf '%s' "$restored" | sed 's/^/restored=/'
 
 if sr_selinux_enabled && command -v restorecon >/dev/null 2>&1; then

@@ -9,8 +9,9 @@
 # Prints: snapshot=<dir>, created=yes|no, then pruned=<dir> for each snapshot removed.
 #
 # A snapshot is a directory: manifest (kind and path of each entry), files.tar (owners, modes and
-# links as they were), and iptables.rules / ip6tables.rules / nft.rules / selinux where the host
-# has those tools. It is built under a dot-name and renamed into place, so it exists whole or not.
+# links as they were; made when any path is present), and iptables.rules / ip6tables.rules /
+# nft.rules / selinux where the host has those tools. It is built under a dot-name and renamed
+# into place, so it exists whole or not at all.
 set -eu
 command -v sr_die >/dev/null 2>&1 || . "$(dirname -- "$0")/lib.sh"
 
@@ -32,7 +33,7 @@ else
     # The sequence number orders snapshots for pruning; clock time can tie or go backwards.
     seq=$(cat -- "$dir"/*/manifest 2>/dev/null | awk '$1 == "seq" && $2 + 0 > m { m = $2 + 0 } END { print m + 1 }')
     printf 'format 1\nseq %s\ncreated %s\n' "$seq" "$(date +%s)" >"$tmp/manifest"
-    : >"$tmp/members"
+    set --
     while IFS= read -r p; do
         [ -n "$p" ] || continue
         sr_check_path "SR_PATHS entry" "$p"
@@ -46,13 +47,13 @@ else
             kind=absent
         fi
         printf '%s %s\n' "$kind" "$p" >>"$tmp/manifest"
-        [ "$kind" = absent ] || printf '%s\n' "${p#/}" >>"$tmp/members"
+        # Relative to / and led by ./, a name can never be taken for a tar option.
+        [ "$kind" = absent ] || set -- "$@" "./${p#/}"
     done <<EOF
 ${SR_PATHS:-}
 EOF
-    # Member names are relative to / and so never start with '-': tar cannot take one for an option.
-    tar -C / -cf "$tmp/files.tar" -T "$tmp/members"
-    rm -f -- "$tmp/members"
+    # tar refuses to make an empty archive: with nothing present there is no files.tar.
+    [ "$#" -eq 0 ] || tar -C / -cf "$tmp/files.tar" "$@"
     if command -v iptables-save >/dev/null 2>&1; then
         iptables-save >"$tmp/iptables.rules"
     fi

@@ -14,8 +14,12 @@ sr_check_count_or_zero() { case $1 in '' | *[!0-9]*) sr_die "SR_FILE_COUNT must 
 sr_check_count_or_zero "$count"
 while [ "$n" -lt "$count" ]; do
     n=$((n + 1))
-    eval "path=\${SR_FILE_PATH_$n}"
-    eval "content=\${SR_FILE_CONTENT_$n}"
+    # Numbered parameters are read by name with printenv: no eval; $(…) strips only trailing newlines,
+    # so a sentinel keeps them.
+    path=$(printenv "SR_FILE_PATH_$n") || sr_die "SR_FILE_PATH_$n is not set"
+    printenv "SR_FILE_CONTENT_$n" >/dev/null || sr_die "SR_FILE_CONTENT_$n is not set"
+    content=$(printenv "SR_FILE_CONTENT_$n"; printf x)
+    content=${content%?x}
     sr_check_path "SR_FILE_PATH_$n" "$path"
     if [ -f "$path" ] && [ "$(cat -- "$path"; printf x)" = "${content}x" ]; then
         continue
@@ -23,8 +27,8 @@ while [ "$n" -lt "$count" ]; do
     tmp="$path.sshremedy-new"
     printf '%s' "$content" >"$tmp"
     if [ -e "$path" ]; then
-        chown --reference="$path" -- "$tmp" 2>/dev/null || true
-        chmod --reference="$path" -- "$tmp" 2>/dev/null || true
+        chown -- "$(stat -c %u:%g -- "$path")" "$tmp"
+        chmod -- "$(stat -c %a -- "$path")" "$tmp"
     fi
     mv -f -- "$tmp" "$path"
     printf 'written=%s\n' "$path"

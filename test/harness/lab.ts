@@ -184,6 +184,15 @@ function childPids(pid: number): number[] {
  * True while the process runs. A zombie counts as gone: it holds no namespace, mount or memory,
  * only a table entry until its parent (here often the machine's pid 1) reaps it.
  */
+export function isNamespaceInit(pid: number): boolean {
+    try {
+        const nspid = /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1].trim().split(/\s+/) ?? [];
+        return nspid.length > 1 && nspid[nspid.length - 1] === "1";
+    } catch {
+        return false;
+    }
+}
+
 export function pidAlive(pid: number): boolean {
     try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -406,7 +415,9 @@ async function bootSlot(slot: number, flavour: Flavour, keys: ClientKeys): Promi
     let initPid = 0;
     const deadline = Date.now() + 20_000;
     while (!initPid && Date.now() < deadline) {
-        initPid = childPids(launcherPid)[0] ?? 0;
+        // nspawn forks a short-lived helper before the container's init: the init is the child
+        // that is pid 1 of its own pid namespace.
+        initPid = childPids(launcherPid).find(isNamespaceInit) ?? 0;
         if (!initPid) {
             if (!pidAlive(launcherPid)) {
                 throw new Error(`${argv[0]} for ${ns} exited at boot: ${fs.readFileSync(path.join(slotDir, "boot.log"), "utf8")}`);
