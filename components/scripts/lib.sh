@@ -8,6 +8,7 @@ set -eu
 
 sr_nl='
 '
+sr_cr=$(printf '\r')
 
 sr_die() {
     printf 'sshremedy: %s\n' "$*" >&2
@@ -89,6 +90,8 @@ sr_sshd_check() {
         esac
         sr_d=${sr_msg##*Missing privilege separation directory: }
         sr_d=${sr_d%%"$sr_nl"*}
+        # sshd ends the lines it logs to stderr with CR LF.
+        sr_d=${sr_d%"$sr_cr"}
         sr_check_path "sshd's privilege separation directory" "$sr_d"
         mkdir -p -m 0755 -- "$sr_d"
     done
@@ -228,6 +231,9 @@ sr_sshd_apply() {
     sr_pf=$(sr_sshd_pidfile)
     sr_before=$(sr_sshd_listeners "$sr_pf")
     sr_rc=0
+    # A host whose sshd kept failing (the usual state of a host that needs repair) has hit
+    # systemd's start limit: until it is reset, every start is refused, even with a good config.
+    [ "$SR_SSHD_MANAGER" != systemd ] || systemctl reset-failed "$SR_SSHD_SERVICE" 2>/dev/null || true
     case $1:$SR_SSHD_MANAGER in
         restart:systemd) systemctl restart "$SR_SSHD_SERVICE" >&2 || sr_rc=$? ;;
         reload:systemd) systemctl reload-or-restart "$SR_SSHD_SERVICE" >&2 || sr_rc=$? ;;
