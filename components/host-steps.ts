@@ -9,16 +9,18 @@ import { shellQuote } from "./sshd/quote";
  * that step and a failing step stops the phase.
  */
 
-export type HostScript =
-    | "probe" | "snapshot" | "restore" | "stage-validate" | "deadman-arm" | "deadman-disarm" | "swap" | "write-files"
-    | "effective";
+/** The base name of a script file in components/scripts (without `.sh`). */
+export type HostScript = string;
 
 const scriptDir = path.join(__dirname, "scripts");
 const cache = new Map<string, string>();
 
-export function scriptText(name: HostScript | "lib"): string {
+export function scriptText(name: HostScript): string {
     let text = cache.get(name);
     if (text === undefined) {
+        if (!/^[a-z0-9-]+$/.test(name)) {
+            throw new Error(`internal: host script name ${name} is not kebab-case`);
+        }
         text = fs.readFileSync(path.join(scriptDir, `${name}.sh`), "utf8");
         cache.set(name, text);
     }
