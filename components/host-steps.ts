@@ -33,6 +33,10 @@ export interface Step {
     readonly env?: Readonly<Record<string, string | number>>;
     /** Shell run after the step in the same subshell, e.g. to start sshd if it is still down. */
     readonly then?: string;
+    /** When set, the step's output is framed by `step_begin=<label>` / `step_end=<label>` lines. */
+    readonly label?: string;
+    /** A failure of this step does not stop the phase (e.g. disarming what may have fired). */
+    readonly optional?: boolean;
 }
 
 const envName = /^SR_[A-Z0-9_]+$/;
@@ -52,6 +56,7 @@ export function composePhase(steps: readonly Step[]): string {
     // Not `( … ) || handler`: the shell ignores `set -e` inside anything left of `||`, so a
     // failing command in a step would not stop that step. The status is read on its own line.
     const body = steps.map((s) => [
+        s.label === undefined ? "" : `printf 'step_begin=%s\\n' ${shellQuote(s.label)}`,
         "(",
         assignments(s.env ?? {}),
         lib,
@@ -59,7 +64,8 @@ export function composePhase(steps: readonly Step[]): string {
         s.then ?? "",
         ")",
         "sr_rc=$?",
-        `[ "$sr_rc" -eq 0 ] || { printf 'failed_step=%s\\n' ${shellQuote(s.script)}; exit "$sr_rc"; }`,
+        s.optional ? "" : `[ "$sr_rc" -eq 0 ] || { printf 'failed_step=%s\\n' ${shellQuote(s.label ?? s.script)}; exit "$sr_rc"; }`,
+        s.label === undefined ? "" : `printf 'step_end=%s\\n' ${shellQuote(s.label)}`,
     ].join("\n"));
     return ["set -u", ...body].join("\n");
 }
@@ -68,7 +74,7 @@ export function composePhase(steps: readonly Step[]): string {
 export function parseKeyValues(stdout: string): [string, string][] {
     const out: [string, string][] = [];
     for (const line of stdout.split("\n")) {
-        const m = /^([a-z_]+)=(.*)$/.exec(line);
+        const m = /^([a-z][a-z0-9_]*)=(.*)$/.exec(line);
         if (m) {
             out.push([m[1], m[2]]);
         }
@@ -83,4 +89,25 @@ export function lastValue(pairs: readonly [string, string][], key: string): stri
         }
     }
     return undefined;
+}
+
+/** The output each labelled step printed between its frame lines, by label. */
+export function splitByStep(stdout: string): Map<string, string> {
+    const out = new Map<string, string>();
+    let current: string | undefined;
+    let lines: string[] = [];
+    for (const line of stdout.split("\n")) {
+        const begin = /^step_begin=(.*)$/.exec(line);
+        const end = /^step_end=(.*)$/.exec(line);
+        if (begin) {
+            current = begin[1];
+            lines = [];
+        } else if (end && end[1] === current) {
+            out.set(current, lines.join("\n"));
+            current = undefined;
+        } else if (current !== undefined) {
+            lines.push(line);
+        }
+    }
+    return out;
 }
