@@ -1,20 +1,29 @@
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { CommandTargetInput, HostCommand } from "./components/host-command";
+import type { CommandTargetInput } from "./components/host-command";
+import { SshAccess, SshAccessArgs } from "./components/ssh-access";
 
-/** One host of the stack config `sshremedy:hosts`. */
+/**
+ * The stack program: every host of `sshremedy:hosts` gets one SshAccess, and `pulumi up` makes
+ * its SSH access path match the declaration and proves the login works. Schema in README.md.
+ */
 interface HostDeclaration {
     readonly name: string;
-    /** argv prefix that runs a command on the host out of band (a console). */
+    /** Out of band: an argv prefix that runs a command on the host (a console). */
     readonly console?: string[];
-    /** Reach the host over SSH instead, with `sshremedy:privateKey`. */
-    readonly ssh?: { host: string; port?: number; user: string };
+    /** Over SSH, as this admin user with `sshremedy:adminKey`, while SSH still admits it. */
+    readonly ssh?: { readonly user: string; readonly port?: number };
+    /** Who must be able to log in: `sshremedy:loginKey` (method key) or `sshremedy:loginPassword`. */
+    readonly login: { readonly address: string; readonly user: string; readonly method?: "key" | "password"; readonly sources?: string[] };
+    readonly sshd?: SshAccessArgs["sshd"];
+    readonly hostsAccess?: SshAccessArgs["hostsAccess"];
+    readonly firewall?: SshAccessArgs["firewall"];
+    readonly selinux?: SshAccessArgs["selinux"];
+    readonly runtime?: SshAccessArgs["runtime"];
+    readonly deadmanWindowSec?: number;
 }
 
 const config = new pulumi.Config("sshremedy");
 const hosts = config.requireObject<HostDeclaration[]>("hosts");
-const repairScript = fs.readFileSync(path.join(__dirname, "components", "baseline", "vendor-sshd-config.sh"), "utf8");
 
 function targetOf(h: HostDeclaration): CommandTargetInput {
     if (h.console && h.ssh) {
@@ -24,12 +33,27 @@ function targetOf(h: HostDeclaration): CommandTargetInput {
         return { kind: "console", prefix: h.console };
     }
     if (h.ssh) {
-        return { kind: "ssh", host: h.ssh.host, port: h.ssh.port, user: h.ssh.user, privateKey: config.requireSecret("privateKey") };
+        return { kind: "ssh", host: h.login.address, port: h.ssh.port, user: h.ssh.user, privateKey: config.requireSecret("adminKey") };
     }
-    throw new Error(`sshremedy:hosts[${h.name}]: give console (an argv prefix) or ssh ({ host, user })`);
+    throw new Error(`sshremedy:hosts[${h.name}]: give console (an argv prefix) or ssh ({ user }) to say how the repair reaches the host`);
 }
 
 export const results = Object.fromEntries(hosts.map((h) => {
-    const repair = new HostCommand(`${h.name}-sshd-config`, { target: targetOf(h), create: repairScript });
-    return [h.name, repair.stdout];
+    const password = h.login.method === "password";
+    const access = new SshAccess(h.name, {
+        target: targetOf(h),
+        login: {
+            address: h.login.address,
+            user: h.login.user,
+            sources: h.login.sources,
+            ...(password ? { password: config.requireSecret("loginPassword") } : { privateKey: config.requireSecret("loginKey") }),
+        },
+        sshd: h.sshd,
+        hostsAccess: h.hostsAccess,
+        firewall: h.firewall,
+        selinux: h.selinux,
+        runtime: h.runtime,
+        deadmanWindowSec: h.deadmanWindowSec,
+    });
+    return [h.name, { drift: access.drift, changed: access.changed, snapshot: access.snapshot, verifiedAt: access.verifiedAt }];
 }));

@@ -1,4 +1,5 @@
 import type { Step } from "./host-steps";
+import type { EffectiveCheck } from "./sshd/effective";
 
 /**
  * One part of a host's SSH access path (sshd_config, hosts.allow/deny, the firewall, sshd's
@@ -31,4 +32,6 @@ export interface ConcernPlan {
     readonly apply: readonly Step[];
     /** True when sshd must be restarted after the apply steps (sshd_config, runtime repairs). */
     readonly restartSshd: boolean;
+    /** What `sshd -T -C` must print for the verifying connection once the change is in. */
+    readonly effective?: readonly EffectiveCheck[];
 }

@@ -32,8 +32,6 @@ export interface PipelineArgs {
     /** Seconds after which the host restores its snapshot unless the change was verified. */
     readonly deadmanWindowSec: number;
     readonly snapshotsKept: number;
-    /** What `sshd -T -C` must print for the verifying connection, when sshd_config is declared. */
-    readonly effectiveChecks: readonly EffectiveCheck[];
 }
 
 export interface PipelineOutputs {
@@ -231,9 +229,9 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
     const verify = new PipelineStep(verifyProvider, `${name}-verify`, {
         ...common,
         login,
-        checks: [...args.effectiveChecks],
+        checks: plan.apply((p) => Object.values(p.plans).flatMap((x) => [...(x.effective ?? [])])),
         disarm: composePhase([
-            ...(args.effectiveChecks.length > 0 ? [{ script: "effective", env: { SR_CHECK_CONNECTION: "__SR_CHECK_CONNECTION__" } }] : []),
+            { script: "effective", env: { SR_CHECK_CONNECTION: "__SR_CHECK_CONNECTION__" } },
             { script: "deadman-disarm", env: { SR_DEADMAN_ID: deadmanId } },
         ]),
         restore,

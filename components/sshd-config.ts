@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Concern } from "./concern";
 import type { CommandTargetInput } from "./host-command";
 import { hostPipeline, VerifyLoginArgs } from "./pipeline";
+import { lastValue, parseKeyValues } from "./host-steps";
+import { admitSettings } from "./sshd-admit";
 import { planSshd, parseProbe, SshdMode } from "./sshd-plan";
 import { effectiveChecks } from "./sshd/effective";
 import { SshdConfigError } from "./sshd/errors";
@@ -33,17 +35,31 @@ export interface SshdConfigArgs extends SshdConfigDeclaration {
     readonly snapshotsKept?: number;
 }
 
-/** sshd_config as a concern of the host pipeline: probe, plan and the steps of a change. */
-export function sshdConfigConcern(d: SshdConfigDeclaration): Concern {
+/**
+ * sshd_config as a concern of the host pipeline: probe, plan and the steps of a change. With
+ * `admit`, the plan also makes the least change that lets that login in (see admitSettings);
+ * declared settings win over it.
+ */
+export function sshdConfigConcern(d: SshdConfigDeclaration, admit?: { user: string; method: "key" | "password"; address: string }): Concern {
     const configPath = d.configPath ?? "/etc/ssh/sshd_config";
     const mode = d.mode ?? { kind: "managed" };
     const stageDir = `${configPath.slice(0, configPath.lastIndexOf("/")) || ""}/.sshremedy-stage`;
     return {
         name: "sshd-config",
-        declaration: { settings: d.settings, mode, configPath },
-        probe: { script: "probe", env: { SR_SSHD_CONFIG_TARGET: configPath } },
+        declaration: { settings: d.settings, mode, configPath, admit: admit ?? null },
+        probe: { script: "probe", env: { SR_SSHD_CONFIG_TARGET: configPath, ...(admit ? { SR_LOGIN_USER: admit.user } : {}) } },
         plan(out) {
-            const p = planSshd(parseProbe(out), d.settings, mode, configPath);
+            const probe = parseProbe(out);
+            const kv = parseKeyValues(out);
+            const settings: SshdSettings = admit ? {
+                ...admitSettings(probe.config ?? "", {
+                    ...admit,
+                    groups: (lastValue(kv, "login_groups") ?? "").split(" ").filter(Boolean),
+                    hostAddresses: kv.filter(([k]) => k === "address").map(([, v]) => v),
+                }),
+                ...d.settings,
+            } : d.settings;
+            const p = planSshd(probe, settings, mode, configPath);
             const fileChanges = p.drift.filter((l) => l !== "sshd is not running");
             const files = p.dropInWrites;
             const env: Record<string, string | number> = { SR_FILE_COUNT: files.length };
@@ -56,6 +72,7 @@ export function sshdConfigConcern(d: SshdConfigDeclaration): Concern {
                 drift: p.drift,
                 paths: p.paths,
                 restartSshd: fileChanges.length > 0,
+                effective: effectiveChecks(settings),
                 apply: fileChanges.length === 0 ? [] : [
                     { script: "stage-validate", env: { SR_SSHD_CONFIG_TARGET: configPath, SR_STAGE_DIR: stageDir, SR_SSHD_CONFIG_CONTENT: p.config } },
                     { script: "write-files", env },
@@ -90,7 +107,6 @@ export class SshdConfig extends pulumi.ComponentResource {
             verify: { ...args.verify, port: args.verify.port ?? args.settings.port },
             deadmanWindowSec: args.deadmanWindowSec ?? 60,
             snapshotsKept: args.snapshotsKept ?? 5,
-            effectiveChecks: effectiveChecks(args.settings),
         });
         this.drift = out.drift;
         this.snapshot = out.snapshot;

@@ -11,6 +11,8 @@ export interface SshdProbe {
     /** Files the live config Includes, in the order sshd reads them. */
     readonly dropIns: readonly { readonly path: string; readonly text: string }[];
     readonly sshdActive: boolean;
+    /** Lines of the live file sshd refuses to parse, 1-based, with sshd's words for each. */
+    readonly badLines: readonly { readonly line: number; readonly message: string }[];
 }
 
 const fromB64 = (s: string) => Buffer.from(s, "base64").toString("utf8");
@@ -28,6 +30,10 @@ export function parseProbe(stdout: string): SshdProbe {
             return { path: fromB64(p), text: fromB64(t) };
         }),
         sshdActive: lastValue(kv, "sshd_active") === "yes",
+        badLines: fromB64(lastValue(kv, "sshd_t") ?? "").split("\n").flatMap((l) => {
+            const m = /: line (\d+): (.*)$/.exec(l);
+            return m ? [{ line: Number(m[1]), message: m[2] }] : [];
+        }),
     };
 }
 
@@ -51,7 +57,9 @@ export interface SshdPlan {
 
 export function planSshd(probe: SshdProbe, settings: SshdSettings, mode: SshdMode, target: string): SshdPlan {
     const current = probe.config ?? "";
-    const config = mode.kind === "replace" ? renderReplace(settings, mode.distro) : renderManaged(current, settings);
+    // A line sshd cannot parse stops it from starting at all (S15): comment it out, saying why.
+    const base = withoutBadLines(current, probe.badLines);
+    const config = mode.kind === "replace" ? renderReplace(settings, mode.distro) : renderManaged(base, settings);
     const keywords = declaredKeywords(settings);
     const dropInWrites = probe.dropIns
         .map((d) => ({ path: d.path, before: d.text, text: neutraliseDropIn(d.text, keywords).text }))
@@ -80,4 +88,18 @@ export function lineDiff(before: string, after: string): string[] {
         ...a.filter((l) => !inB.has(l) && l.trim() !== "").map((l) => `- ${l}`),
         ...b.filter((l) => !inA.has(l) && l.trim() !== "").map((l) => `+ ${l}`),
     ];
+}
+
+export function withoutBadLines(text: string, bad: SshdProbe["badLines"]): string {
+    if (bad.length === 0) {
+        return text;
+    }
+    const lines = text.split("\n");
+    for (const b of bad) {
+        const i = b.line - 1;
+        if (i >= 0 && i < lines.length && !lines[i].startsWith("# sshremedy:")) {
+            lines[i] = `# sshremedy: sshd refused this line (${b.message.replace(/[^\x20-\x7e]/g, "?")}): ${lines[i].replace(/[^\x20-\x7e]/g, "?")}`;
+        }
+    }
+    return lines.join("\n");
 }

@@ -3,16 +3,19 @@
  * with a real ssh client, a real `pulumi up` of this project's stack program, the logins shown
  * working again, then everything removed. Needs root (network namespaces, overlays, nspawn).
  */
+import * as fs from "fs";
 import * as path from "path";
 import { FaultId, faultLogin, injectFault } from "../test/harness/faults";
-import { createHost, destroyHost, TestHost } from "../test/harness/lab";
+import { createHost, destroyHost, ensureClientKeys, TestHost } from "../test/harness/lab";
 import { TestStack } from "../test/harness/pulumi";
 import { sshLogin } from "../test/harness/ssh";
 
 const faults: { id: FaultId; what: string }[] = [
     { id: "S1", what: "AllowUsers excludes alice" },
+    { id: "S6", what: "hosts.deny refuses sshd to everyone" },
+    { id: "S7", what: "an iptables rule rejects the operator's address" },
+    { id: "S12", what: "a shared library of sshd was deleted" },
     { id: "S15", what: "a bad option pasted into sshd_config" },
-    { id: "S11", what: "MaxAuthTries lower than the keys offered" },
 ];
 
 async function showLogins(hosts: TestHost[], label: string): Promise<boolean> {
@@ -45,7 +48,12 @@ async function main(): Promise<number> {
 
         console.log("== pulumi up (this project's index.ts; each host reached through its console)");
         stack = await TestStack.create(path.resolve(__dirname, ".."), "demo");
-        await stack.setConfig("sshremedy:hosts", JSON.stringify(hosts.map((h) => ({ name: h.name, console: h.consolePrefix }))));
+        await stack.setConfig("sshremedy:hosts", JSON.stringify(hosts.map((h) => ({
+            name: h.name,
+            console: h.consolePrefix,
+            login: { address: h.address, user: "alice", sources: [h.peerAddress] },
+        }))));
+        await stack.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
         const up = await stack.up();
         process.stdout.write(up.stdout);
         if (up.code !== 0) {

@@ -3,6 +3,8 @@
 #
 # Environment:
 #   SR_SSHD_CONFIG_TARGET  the live file (default /etc/ssh/sshd_config)
+#   SR_LOGIN_USER          optional: the user who must get in; adds login_groups= (id -Gn) and
+#                          one address= line per address the host holds
 # Prints: config=<base64 or "absent">, dropin=<base64 path> <base64 content> per included file,
 # then sshd_active=yes|no and the service_manager= / sshd_service= lines of sr_sshd_describe.
 set -eu
@@ -20,8 +22,16 @@ if [ -f "$target" ]; then
             done
         done
     done
+    # What sshd itself says of the live file: lines it cannot parse are named by number.
+    if sshd=$(sr_sshd_bin 2>/dev/null); then
+        printf 'sshd_t=%s\n' "$("$sshd" -t -f "$target" 2>&1 | tr -d '\r' | grep -E '^'"$target"': line [0-9]+: ' | sr_b64)"
+    fi
 else
     printf 'config=absent\n'
+fi
+if [ -n "${SR_LOGIN_USER:-}" ]; then
+    printf 'login_groups=%s\n' "$(id -Gn -- "$SR_LOGIN_USER" 2>/dev/null || true)"
+    ip -o addr show 2>/dev/null | awk '{ split($4, a, "/"); print "address=" a[1] }' || true
 fi
 sr_sshd_detect
 if sr_sshd_active; then printf 'sshd_active=yes\n'; else printf 'sshd_active=no\n'; fi

@@ -1,6 +1,6 @@
 import * as net from "net";
 import { ExecResult, runOk } from "./exec";
-import { ensureClientKeys, sleep, TestHost, testUsers } from "./lab";
+import { ensureClientKeys, probeBanner, sleep, TestHost, testUsers } from "./lab";
 import { LoginAttempt } from "./ssh";
 
 /**
@@ -226,7 +226,15 @@ async function injectS8(host: TestHost): Promise<InjectedFault> {
         s.on("error", () => undefined);
         held.push(s);
     }
-    await sleep(300);
+    // Under load sshd may take a moment to count them: wait until a new connection is dropped.
+    const deadline = Date.now() + 10_000;
+    while (await probeBanner(host.address, 22, 1_000)) {
+        if (Date.now() > deadline) {
+            held.forEach((s) => s.destroy());
+            throw new Error("S8: sshd still answers new connections with MaxStartups 1 and two held open");
+        }
+        await sleep(100);
+    }
     return {
         id: "S8", variant: "MaxStartups 1 with unauthenticated connections held", restart,
         login: await faultLogin("S8"),

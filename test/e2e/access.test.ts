@@ -1,0 +1,121 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { FaultId, faultLogin, InjectOptions, injectFault } from "../harness/faults";
+import { createHost, createHosts, destroyHost, ensureClientKeys, TestHost, testUsers } from "../harness/lab";
+import { TestStack } from "../harness/pulumi";
+import { sshLogin } from "../harness/ssh";
+
+const project = path.resolve(__dirname, "..", "..");
+
+interface HostCase {
+    readonly host: TestHost;
+    readonly user?: string;
+    readonly method?: "key" | "password";
+}
+
+/** A stack of this project's index.ts declaring the given hosts, each reached through its console. */
+async function stackFor(cases: readonly HostCase[]): Promise<TestStack> {
+    const s = await TestStack.create(project);
+    await s.setConfig("sshremedy:hosts", JSON.stringify(cases.map((c) => ({
+        name: c.host.name,
+        console: c.host.consolePrefix,
+        login: { address: c.host.address, user: c.user ?? "alice", method: c.method ?? "key", sources: [c.host.peerAddress] },
+    }))));
+    await s.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
+    await s.setConfig("sshremedy:loginPassword", testUsers[(cases[0]?.user ?? "alice") as keyof typeof testUsers].password, true);
+    return s;
+}
+
+describe("SshAccess through index.ts: every catalogue fault repaired by a real pulumi up", function () {
+    this.timeout(600_000);
+    const hosts: TestHost[] = [];
+    let stack: TestStack | undefined;
+    afterEach(async () => {
+        await stack?.dispose();
+        stack = undefined;
+        await Promise.all(hosts.splice(0).map(destroyHost));
+    });
+
+    const faults: { id: FaultId; title: string; opts?: InjectOptions; user?: string; method?: "key" | "password" }[] = [
+        { id: "S1", title: "AllowUsers excludes the user" },
+        { id: "S2", title: "DenyUsers lists the user" },
+        { id: "S3", title: "AllowGroups excludes the user's groups" },
+        { id: "S4", title: "DenyGroups lists a group of the user" },
+        { id: "S5", title: "PasswordAuthentication no for a password login", method: "password" },
+        { id: "S6", title: "hosts.deny blocks sshd" },
+        { id: "S7", title: "an iptables rule rejects the source", opts: { s7: "iptables" } },
+        { id: "S7", title: "an nftables rule rejects the source", opts: { s7: "nftables" } },
+        { id: "S7", title: "fail2ban banned the source", opts: { s7: "fail2ban" } },
+        { id: "S8", title: "MaxStartups too low for the unauthenticated connections" },
+        { id: "S10", title: "PermitRootLogin no for a root key login", user: "root" },
+        { id: "S11", title: "MaxAuthTries lower than the keys offered" },
+        { id: "S12", title: "a shared library of sshd is missing" },
+        { id: "S13", title: "a PAM module named in /etc/pam.d/sshd is missing" },
+        { id: "S14", title: "a ListenAddress the host cannot bind" },
+        { id: "S14", title: "AddressFamily inet6 on an IPv4-only host", opts: { s14: "inet6-on-ipv4-host" } },
+        { id: "S15", title: "a bad option pasted into sshd_config" },
+    ];
+
+    for (const f of faults) {
+        it(`[${f.id}] ${f.title}: the symptom, pulumi up, then the login works and the snapshot exists`, async () => {
+            const host = await createHost();
+            hosts.push(host);
+            const fault = await injectFault(host, f.id, f.opts);
+            const before = await sshLogin({ address: host.address, ...fault.login });
+            assert.equal(before.ok, false);
+            assert.match(before.symptom, fault.symptom);
+
+            stack = await stackFor([{ host, user: f.user, method: f.method }]);
+            const up = await stack.up();
+            fault.release();
+            assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
+            const after = await sshLogin({ address: host.address, ...(await faultLogin(f.id)) });
+            assert.ok(after.ok, `login still fails: ${after.symptom}`);
+            const result = ((await stack.outputs()).results as Record<string, { snapshot: string; drift: string[] }>)[host.name];
+            assert.ok(result.drift.length > 0, "the run saw nothing wrong");
+            assert.equal((await host.console(`test -s ${result.snapshot}/manifest`)).code, 0, `no snapshot at ${result.snapshot}`);
+        });
+    }
+
+    it("[S9] SELinux: this kernel has none, so the concern reports it and changes nothing", async () => {
+        const host = await createHost();
+        hosts.push(host);
+        stack = await stackFor([{ host }]);
+        const up = await stack.up();
+        assert.equal(up.code, 0, up.stdout + up.stderr);
+        const result = ((await stack.outputs()).results as Record<string, { changed: string[] }>)[host.name];
+        assert.ok(!result.changed.includes("selinux-mode"), `selinux-mode changed on a kernel without SELinux: ${result.changed}`);
+        assert.equal(fs.existsSync("/sys/fs/selinux/enforce"), false, "this test is only honest on a kernel without SELinux");
+    });
+
+    it("[multi-fault] one host with S1, S6, S7 and S15 at once is repaired by one pulumi up", async () => {
+        const host = await createHost();
+        hosts.push(host);
+        for (const id of ["S1", "S6", "S7", "S15"] as const) {
+            (await injectFault(host, id)).release();
+        }
+        assert.equal((await sshLogin({ address: host.address, ...(await faultLogin("S1")) })).ok, false);
+        stack = await stackFor([{ host }]);
+        const up = await stack.up();
+        assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
+        assert.ok((await sshLogin({ address: host.address, ...(await faultLogin("S1")) })).ok);
+        const again = await stack.pulumi(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
+        assert.equal(again.code, 0, `a converged host still changed:\n${again.stdout}`);
+    });
+
+    it("[fleet] ten hosts, each with a different fault, repaired by one pulumi up", async () => {
+        const ids: FaultId[] = ["S1", "S2", "S3", "S4", "S6", "S7", "S11", "S12", "S14", "S15"];
+        hosts.push(...(await createHosts(ids.length)));
+        for (const [i, id] of ids.entries()) {
+            (await injectFault(hosts[i], id)).release();
+        }
+        stack = await stackFor(hosts.map((host) => ({ host })));
+        const up = await stack.up();
+        assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
+        for (const [i, id] of ids.entries()) {
+            const r = await sshLogin({ address: hosts[i].address, ...(await faultLogin(id)) });
+            assert.ok(r.ok, `${hosts[i].name} [${id}] still refuses: ${r.symptom}`);
+        }
+    });
+});

@@ -1,0 +1,44 @@
+import { strict as assert } from "assert";
+import { sshAccessConcerns, SshAccessArgs } from "../../components/ssh-access";
+
+/** Which concerns SshAccess wires for a host, in which order, and what it refuses (no host needed). */
+describe("SshAccess concerns", () => {
+    const smallest: SshAccessArgs = {
+        target: { kind: "console", prefix: ["nsenter", "-t", "42", "-a"] },
+        login: { address: "198.18.0.2", user: "alice", privateKey: "key", sources: ["198.18.0.1"] },
+    };
+
+    it("keeps the current path open longest: firewall, hosts files, SELinux, runtime, sshd_config last", () => {
+        assert.deepEqual(sshAccessConcerns(smallest).map((c) => c.name),
+            ["firewall-allowlist", "hosts-access", "selinux-mode", "sshd-runtime", "sshd-config"]);
+    });
+
+    it("admits the login in sshd_config by default and relabels the login's ~/.ssh", () => {
+        const concerns = sshAccessConcerns(smallest);
+        const sshd = concerns.find((c) => c.name === "sshd-config")!.declaration as { admit: unknown };
+        assert.deepEqual(sshd.admit, { user: "alice", method: "key", address: "198.18.0.2" });
+        const selinux = concerns.find((c) => c.name === "selinux-mode")!.declaration as { relabelUsers: string[]; mode: string };
+        assert.deepEqual(selinux.relabelUsers, ["alice"]);
+        assert.equal(selinux.mode, "enforcing");
+    });
+
+    it("a password login is declared as such, so password authentication is switched on explicitly", () => {
+        const concerns = sshAccessConcerns({ ...smallest, login: { ...smallest.login, privateKey: undefined, password: "pw" } });
+        const sshd = concerns.find((c) => c.name === "sshd-config")!.declaration as { admit: { method: string } };
+        assert.equal(sshd.admit.method, "password");
+    });
+
+    it("leaves out what is switched off, and the source-based concerns when no source is declared", () => {
+        assert.deepEqual(sshAccessConcerns({ ...smallest, firewall: false, selinux: false, runtime: false }).map((c) => c.name),
+            ["hosts-access", "sshd-config"]);
+        assert.deepEqual(sshAccessConcerns({ ...smallest, login: { ...smallest.login, sources: [] } }).map((c) => c.name),
+            ["selinux-mode", "sshd-runtime", "sshd-config"]);
+    });
+
+    it("refuses bad input naming the argument", () => {
+        assert.throws(() => sshAccessConcerns({ ...smallest, login: { ...smallest.login, address: "h; rm -rf /" } }), /^SshdConfigError: login\.address: /);
+        assert.throws(() => sshAccessConcerns({ ...smallest, login: { ...smallest.login, privateKey: undefined } }), /verify: has neither/);
+        assert.throws(() => sshAccessConcerns({ ...smallest, sshd: { settings: { allowUsers: [] } } }), /allowUsers/);
+        assert.throws(() => sshAccessConcerns({ ...smallest, firewall: { allow: ["10.0.0.0/8; reboot"] } }), /allow/);
+    });
+});
