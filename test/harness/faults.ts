@@ -220,20 +220,30 @@ async function injectS8(host: TestHost): Promise<InjectedFault> {
     await appendDirectives(host, ["MaxStartups 1"]);
     const restart = await host.restartSshd();
     await host.waitForSsh();
-    const held: net.Socket[] = [];
-    for (let i = 0; i < 2; i++) {
-        const s = net.connect({ host: host.address, port: 22 });
-        s.on("error", () => undefined);
-        held.push(s);
-    }
-    // Under load sshd may take a moment to count them: wait until a new connection is dropped.
-    const deadline = Date.now() + 10_000;
-    while (await probeBanner(host.address, 22, 1_000)) {
-        if (Date.now() > deadline) {
-            held.forEach((s) => s.destroy());
-            throw new Error("S8: sshd still answers new connections with MaxStartups 1 and two held open");
+    // Connections that sent their banner and then stall in key exchange: unauthenticated for
+    // LoginGraceTime, which is what MaxStartups counts. The count belongs to the listening sshd:
+    // should sshd be restarted meanwhile (seen under load), the held connections are opened again.
+    let held: net.Socket[] = [];
+    for (let attempt = 0; attempt < 5 && held.length === 0; attempt++) {
+        const socks = Array.from({ length: 3 }, () => {
+            const sock = net.connect({ host: host.address, port: 22 }, () => sock.write("SSH-2.0-sshremedy-hold\r\n"));
+            sock.on("error", () => undefined);
+            return sock;
+        });
+        const deadline = Date.now() + 3_000;
+        let dropped = 0;
+        while (dropped < 3 && Date.now() < deadline) {
+            dropped = (await probeBanner(host.address, 22, 1_000)) ? 0 : dropped + 1;
+            await sleep(150);
         }
-        await sleep(100);
+        if (dropped >= 3) {
+            held = socks;
+        } else {
+            socks.forEach((x) => x.destroy());
+        }
+    }
+    if (held.length === 0) {
+        throw new Error("S8: sshd kept answering new connections with MaxStartups 1 and connections held open");
     }
     return {
         id: "S8", variant: "MaxStartups 1 with unauthenticated connections held", restart,
