@@ -62,7 +62,9 @@ export class SshAccess extends pulumi.ComponentResource {
     readonly verifiedAt: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: SshAccessArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(sshAccessType, name, {}, opts);
+        // The declaration travels as the component's inputs, so policy packs can judge it
+        // (keys and passwords stay out of it: only which method the login uses).
+        super(sshAccessType, name, declarationInputs(args), opts);
         let concerns: Concern[];
         try {
             concerns = sshAccessConcerns(args);
@@ -112,4 +114,22 @@ export function sshAccessConcerns(args: SshAccessArgs): Concern[] {
     }
     concerns.push(sshdConfigConcern({ ...args.sshd, settings }, { user: login.user, method, address: login.address }));
     return concerns;
+}
+
+/** What a policy pack sees of an SshAccess: the whole declaration, secrets reduced to the method. */
+export function declarationInputs(args: SshAccessArgs): pulumi.Inputs {
+    const { privateKey, password, ...login } = args.login;
+    return {
+        target: pulumi.output(args.target).apply((t) => (t.kind === "ssh"
+            ? { kind: "ssh", host: t.host, port: t.port, user: t.user, hostKey: t.hostKey }
+            : { kind: "console", prefix: t.prefix })),
+        login: { ...login, method: privateKey !== undefined ? "key" : password !== undefined ? "password" : "none" },
+        sshd: args.sshd ?? {},
+        hostsAccess: args.hostsAccess ?? {},
+        firewall: args.firewall ?? {},
+        selinux: args.selinux ?? {},
+        runtime: args.runtime ?? {},
+        deadmanWindowSec: args.deadmanWindowSec ?? 60,
+        snapshotsKept: args.snapshotsKept ?? 5,
+    };
 }

@@ -98,7 +98,13 @@ export class SshdConfig extends pulumi.ComponentResource {
     readonly verifiedAt: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: SshdConfigArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(sshdConfigType, name, {}, opts);
+        // The declaration travels as the component's inputs, for policy packs (no key or password).
+        const { privateKey, password, ...verify } = args.verify;
+        super(sshdConfigType, name, {
+            settings: args.settings, mode: args.mode ?? { kind: "managed" }, configPath: args.configPath ?? "/etc/ssh/sshd_config",
+            verify: { ...verify, method: privateKey !== undefined ? "key" : password !== undefined ? "password" : "none" },
+            deadmanWindowSec: args.deadmanWindowSec ?? 60, snapshotsKept: args.snapshotsKept ?? 5,
+        }, opts);
         // Everything is checked before the host is contacted at all.
         validateArgs(args, this);
         const out = hostPipeline(this, name, {
