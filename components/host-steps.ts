@@ -4,9 +4,9 @@ import { shellQuote } from "./sshd/quote";
 
 /**
  * Host scripts live in components/scripts as files of their own. A phase of the pipeline is one
- * text sent to `/bin/sh -s` (one round trip): each step runs in a subshell of its own, after its
- * parameters as quoted `SR_*` assignments and the shared lib.sh, so a step's `exit` ends only
- * that step and a failing step stops the phase.
+ * text sent to `/bin/sh -s` (one round trip): the shared lib.sh once, then each step in a subshell
+ * of its own after its parameters as quoted `SR_*` assignments, so a step's `exit` ends only that
+ * step and a failing step stops the phase.
  */
 
 /** The base name of a script file in components/scripts (without `.sh`). */
@@ -52,14 +52,14 @@ function assignments(env: Readonly<Record<string, string | number>>): string {
 
 /** One phase: the steps in order, stopping at the first that fails. */
 export function composePhase(steps: readonly Step[]): string {
-    const lib = scriptText("lib");
+    // lib.sh is defined once; every step's subshell inherits its functions and variables.
     // Not `( … ) || handler`: the shell ignores `set -e` inside anything left of `||`, so a
     // failing command in a step would not stop that step. The status is read on its own line.
     const body = steps.map((s) => [
         s.label === undefined ? "" : `printf 'step_begin=%s\\n' ${shellQuote(s.label)}`,
         "(",
+        "set -eu",
         assignments(s.env ?? {}),
-        lib,
         scriptText(s.script),
         s.then ?? "",
         ")",
@@ -67,7 +67,7 @@ export function composePhase(steps: readonly Step[]): string {
         s.optional ? "" : `[ "$sr_rc" -eq 0 ] || { printf 'failed_step=%s\\n' ${shellQuote(s.label ?? s.script)}; exit "$sr_rc"; }`,
         s.label === undefined ? "" : `printf 'step_end=%s\\n' ${shellQuote(s.label)}`,
     ].join("\n"));
-    return ["set -u", ...body].join("\n");
+    return ["set -u", scriptText("lib"), "set +e", ...body].join("\n");
 }
 
 /** The `key=value` lines a phase printed, in order (a key may repeat). */
