@@ -1,8 +1,8 @@
 import { PolicyPack } from "@pulumi/policy";
-import { requireHostKeyForSshHostCommand } from "./require-host-key-for-ssh-host-command";
+import { policies } from "./all";
+import { recordSecretPaths } from "./secret-paths";
 
-// One policy per file; the pack only lists them. The lockout and posture policies of the
-// components arrive with the components themselves.
-new PolicyPack("sshremedy", {
-    policies: [requireHostKeyForSshHostCommand],
-});
+// Before the pack serves a request: lets the plaintext-credentials policy see which inputs are secrets.
+recordSecretPaths();
+
+new PolicyPack("sshremedy", { policies });
