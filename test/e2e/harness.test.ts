@@ -1,7 +1,7 @@
+import { hostsPerTest } from "../harness/per-test";
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import { FaultId, faultLogin, InjectOptions, injectFault } from "../harness/faults";
-import { createHost, destroyHost, TestHost } from "../harness/lab";
 import { sshLogin } from "../harness/ssh";
 
 /**
@@ -9,13 +9,7 @@ import { sshLogin } from "../harness/ssh";
  * the injector breaks it, and the real ssh client then fails with the guide's symptom.
  */
 describe("test-host harness: fault injection on real hosts", function () {
-    let host: TestHost | undefined;
-    afterEach(async () => {
-        if (host) {
-            await destroyHost(host);
-            host = undefined;
-        }
-    });
+    const newHost = hostsPerTest();
 
     const cases: { id: FaultId; title: string; opts?: InjectOptions }[] = [
         { id: "S1", title: "AllowUsers that excludes the user" },
@@ -40,7 +34,7 @@ describe("test-host harness: fault injection on real hosts", function () {
 
     for (const c of cases) {
         it(`[${c.id}] ${c.title}: login works before and fails with the guide's symptom after`, async () => {
-            host = await createHost();
+            const host = await newHost();
             const before = await sshLogin({ address: host.address, ...(await faultLogin(c.id)) });
             assert.ok(before.ok, `healthy host refused the login: ${before.symptom}`);
             const fault = await injectFault(host, c.id, c.opts);
@@ -66,7 +60,7 @@ describe("test-host harness: fault injection on real hosts", function () {
     });
 
     it("sysv flavour: sshd runs from its SysV script without systemd, and a fault shows the same way [S1]", async () => {
-        host = await createHost({ flavour: "sysv" });
+        const host = await newHost({ flavour: "sysv" });
         const pid1 = await host.consoleOk("cat /proc/1/comm");
         assert.equal(pid1.trim(), "sleep");
         assert.match(await host.consoleOk("service ssh status || true"), /sshd is running/);

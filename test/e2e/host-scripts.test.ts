@@ -1,10 +1,11 @@
+import { hostsPerTest } from "../harness/per-test";
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { runScript } from "../../components/host-command";
 import { run } from "../harness/exec";
-import { createHost, destroyHost, ensureClientKeys, Flavour, sleep, TestHost } from "../harness/lab";
+import { ensureClientKeys, Flavour, sleep, TestHost } from "../harness/lab";
 import { sshLogin } from "../harness/ssh";
 
 /**
@@ -107,13 +108,7 @@ const withDenyAlice = (config: string) => `${config.trimEnd()}\nDenyUsers alice\
 
 describe("host scripts: snapshot, restore, stage-validate, swap, dead-man on real hosts", function () {
     this.timeout(120_000);
-    let host: TestHost | undefined;
-    afterEach(async () => {
-        if (host) {
-            await destroyHost(host);
-            host = undefined;
-        }
-    });
+    const newHost = hostsPerTest();
 
     it("every script passes sh -n alone and as sent (after lib.sh), starts with set -eu, and has no eval", async () => {
         for (const name of scriptFiles) {
@@ -131,7 +126,7 @@ describe("host scripts: snapshot, restore, stage-validate, swap, dead-man on rea
     for (const flavour of ["systemd", "sysv"] as Flavour[]) {
         describe(`${flavour} host`, () => {
             it("snapshot → restore puts back content, mode, owner, a link and a directory, deletes a file recorded absent, reloads iptables and nft rules and restarts sshd", async () => {
-                host = await createHost({ flavour });
+                const host = await newHost({ flavour });
                 await host.consoleOk(`set -eu
 iptables -A INPUT -s 198.51.100.7 -j DROP
 printf 'keep me\\n' > /etc/ssh/sr-file && chown 1001:1002 /etc/ssh/sr-file && chmod 640 /etc/ssh/sr-file
@@ -181,7 +176,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
             });
 
             it("dead-man: armed over an SSH session that then dies, not disarmed, it reverts a lockout by itself within the window and alice logs in again", async () => {
-                host = await createHost({ flavour });
+                const host = await newHost({ flavour });
                 const original = await host.consoleOk("cat /etc/ssh/sshd_config");
                 const snap = (await runOk(host, "snapshot.sh", { SR_SNAPSHOT_ID: "pre-swap", SR_PATHS: "/etc/ssh/sshd_config" })).one("snapshot");
 
@@ -214,7 +209,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
             });
 
             it("dead-man: armed then disarmed, nothing reverts after the window and no job is left", async () => {
-                host = await createHost({ flavour });
+                const host = await newHost({ flavour });
                 const original = await host.consoleOk("cat /etc/ssh/sshd_config");
                 const snap = (await runOk(host, "snapshot.sh", { SR_SNAPSHOT_ID: "pre", SR_PATHS: "/etc/ssh/sshd_config" })).one("snapshot");
                 await runOk(host, "deadman-arm.sh", armEnv("d1", snap, 2));
@@ -231,7 +226,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
             });
 
             it("dead-man: arming the same id twice leaves exactly one job, the second", async () => {
-                host = await createHost({ flavour });
+                const host = await newHost({ flavour });
                 const snap = (await runOk(host, "snapshot.sh", { SR_SNAPSHOT_ID: "pre", SR_PATHS: "/etc/ssh/sshd_config" })).one("snapshot");
                 const first = await runOk(host, "deadman-arm.sh", armEnv("twice", snap, 60));
                 assert.equal(first.one("previous"), "absent");
@@ -250,7 +245,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
             });
 
             it("swap renames the staged file into place with the target's owner and mode and sshd takes it up; the same content again changes nothing", async () => {
-                host = await createHost({ flavour });
+                const host = await newHost({ flavour });
                 const original = await host.consoleOk("chown 0:1002 /etc/ssh/sshd_config && chmod 640 /etc/ssh/sshd_config && cat /etc/ssh/sshd_config");
                 const inodeBefore = (await host.consoleOk("stat -c %i /etc/ssh/sshd_config")).trim();
                 const content = `${original}DenyUsers bob\n`;
@@ -283,7 +278,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
     }
 
     it("stage-validate rejects an invalid config with sshd's message and leaves the live file alone", async () => {
-        host = await createHost();
+        const host = await newHost();
         const live = await host.consoleOk("cat /etc/ssh/sshd_config");
         const r = await runOn(host, "stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: "Port 22\nPermitRootLogn no\n" });
         assert.equal(r.code, 1);
@@ -293,7 +288,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
     });
 
     it("stage-validate accepts a valid config and prints the effective values for the connection given (Match applied)", async () => {
-        host = await createHost();
+        const host = await newHost();
         const content = "DenyUsers bob\nMatch User alice\n  PasswordAuthentication no\n";
         const forAlice = await runOk(host, "stage-validate.sh", {
             SR_SSHD_CONFIG_CONTENT: content, SR_CHECK_CONNECTION: "user=alice,host=client,addr=198.18.0.1",
@@ -309,14 +304,14 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
     });
 
     it("stage-validate refuses a stage directory on another file system than the target (no atomic rename)", async () => {
-        host = await createHost();
+        const host = await newHost();
         const r = await runOn(host, "stage-validate.sh", { SR_STAGE_DIR: "/run/sr-stage", SR_SSHD_CONFIG_CONTENT: "Port 22\n" });
         assert.equal(r.code, 1);
         assert.match(r.stderr, /not on the file system of \/etc\/ssh\/sshd_config/);
     });
 
     it("values are data: shell syntax in any SR_* value is neither run nor able to name an odd snapshot", async () => {
-        host = await createHost();
+        const host = await newHost();
         const payload = "$(touch /tmp/pwned)`touch /tmp/pwned`;touch /tmp/pwned";
         const badId = await runOn(host, "snapshot.sh", { SR_SNAPSHOT_ID: `x${payload}`, SR_PATHS: "/etc/ssh/sshd_config" });
         assert.equal(badId.code, 1);
@@ -330,7 +325,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
     });
 
     it("snapshot with the same id twice is one snapshot, as first taken", async () => {
-        host = await createHost();
+        const host = await newHost();
         const env = { SR_SNAPSHOT_ID: "same", SR_PATHS: "/etc/ssh/sr-file" };
         await host.consoleOk("echo first > /etc/ssh/sr-file");
         const a = await runOk(host, "snapshot.sh", env);
@@ -345,7 +340,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
     });
 
     it("snapshot keeps SR_KEEP snapshots, pruning oldest first, never the one it was asked for", async () => {
-        host = await createHost();
+        const host = await newHost();
         const dir = "/var/lib/sshremedy/snapshots";
         const take = (id: string, keep: number) =>
             runOk(host!, "snapshot.sh", { SR_SNAPSHOT_ID: id, SR_PATHS: "/etc/ssh/sshd_config", SR_KEEP: String(keep) });
@@ -362,7 +357,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
     });
 
     it("sshd with neither systemd nor an init script: swap reloads it with SIGHUP and restore restarts it from its pid file", async () => {
-        host = await createHost({ flavour: "sysv" });
+        const host = await newHost({ flavour: "sysv" });
         await host.consoleOk("mv /etc/init.d/ssh /root/ssh.init");
         const original = await host.consoleOk("cat /etc/ssh/sshd_config");
         const pidBefore = (await host.consoleOk("cat /run/sshd.pid")).trim();

@@ -1,9 +1,10 @@
+import { hostsPerTest } from "../harness/per-test";
 import { strict as assert } from "assert";
 import type { Concern, ConcernPlan } from "../../components/concern";
 import { composePhase } from "../../components/host-steps";
 import { selinuxModeConcern } from "../../components/selinux-mode";
 import { run } from "../harness/exec";
-import { createHost, destroyHost, ensureClientKeys, TestHost } from "../harness/lab";
+import { ensureClientKeys, TestHost } from "../harness/lab";
 import { sshLogin } from "../harness/ssh";
 
 /**
@@ -34,13 +35,7 @@ SELINUXTYPE=sr-test
 
 describe("SelinuxMode on real hosts of a kernel without SELinux", function () {
     this.timeout(60_000);
-    let host: TestHost | undefined;
-    afterEach(async () => {
-        if (host) {
-            await destroyHost(host);
-            host = undefined;
-        }
-    });
+    const newHost = hostsPerTest();
 
     it("its scripts pass sh -n as sent", async () => {
         const concern = selinuxModeConcern({ relabelUsers: ["alice"] });
@@ -52,7 +47,7 @@ describe("SelinuxMode on real hosts of a kernel without SELinux", function () {
     });
 
     it("[S9] no SELinux here: the probe says selinux=absent and the default (enforcing) plan changes nothing, not even Debian's config file with no policy installed", async () => {
-        host = await createHost();
+        const host = await newHost();
         const before = await host.consoleOk("cat /etc/selinux/config; getenforce");
         const { plan, stdout } = await probeAndPlan(host, selinuxModeConcern({ relabelUsers: ["alice", "root"] }));
         assert.match(stdout, /^selinux=absent$/m);
@@ -69,7 +64,7 @@ describe("SelinuxMode on real hosts of a kernel without SELinux", function () {
     });
 
     it("no SELinux here, a config file (created for the test, reached through a link as on Red Hat) that says otherwise: only that file is rewritten, its other lines, owner, mode and link kept; then converged", async () => {
-        host = await createHost();
+        const host = await newHost();
         await host.consoleOk(`set -eu
 mkdir -p /etc/sr-selinux /etc/sysconfig
 printf '%s' '${redHatLike}' > /etc/sr-selinux/config
@@ -88,7 +83,7 @@ ln -s ../sr-selinux/config /etc/sysconfig/selinux`);
     });
 
     it("disabled → enforcing in the config where a policy is installed (a stand-in file): the config and /.autorelabel; disabled itself is recorded in the declaration", async () => {
-        host = await createHost();
+        const host = await newHost();
         await host.consoleOk(`set -eu
 mkdir -p /etc/sr-selinux /etc/selinux/sr-test/policy
 touch /etc/selinux/sr-test/policy/policy.33
@@ -109,7 +104,7 @@ rm -f /.autorelabel`);
     });
 
     it("[S9] what only an SELinux kernel can show: here setenforce and matchpathcon refuse, so the run-time switch and the ~/.ssh relabel are proven by unit fixtures only", async () => {
-        host = await createHost();
+        const host = await newHost();
         const setenforce = await host.console("setenforce 1");
         assert.deepEqual([setenforce.code, setenforce.stderr], [1, "setenforce: SELinux is disabled\n"]);
         const matchpathcon = await host.console("matchpathcon -V /home/alice/.ssh");

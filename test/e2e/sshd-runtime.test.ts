@@ -1,10 +1,11 @@
+import { hostsPerTest } from "../harness/per-test";
 import { strict as assert } from "assert";
 import type { Concern, ConcernPlan } from "../../components/concern";
 import { composePhase } from "../../components/host-steps";
 import { sshdRuntimeConcern, SshdRuntimeArgs } from "../../components/sshd-runtime";
 import { run } from "../harness/exec";
 import { injectFault } from "../harness/faults";
-import { createHost, destroyHost, ensureClientKeys, Flavour, TestHost } from "../harness/lab";
+import { ensureClientKeys, Flavour, TestHost } from "../harness/lab";
 import { sshLogin } from "../harness/ssh";
 
 /**
@@ -46,13 +47,7 @@ const statOf = (host: TestHost, p: string) => host.consoleOk(`stat -c '%U:%G %a 
 
 describe("SshdRuntime on real hosts: missing libraries, PAM modules, host keys, privsep directory", function () {
     this.timeout(120_000);
-    let host: TestHost | undefined;
-    afterEach(async () => {
-        if (host) {
-            await destroyHost(host);
-            host = undefined;
-        }
-    });
+    const newHost = hostsPerTest();
 
     it("its scripts pass sh -n as sent", async () => {
         const concern = sshdRuntimeConcern({ sources: [{ path: "/a b", from: "/c'$(d)" }] });
@@ -65,7 +60,7 @@ describe("SshdRuntime on real hosts: missing libraries, PAM modules, host keys, 
 
     for (const flavour of ["systemd", "sysv"] as Flavour[]) {
         it(`[S12] ${flavour}: libwrap.so.0 removed, sshd cannot load; reinstalled offline from the apt cache with the package's owner, mode and link; login works`, async () => {
-            host = await createHost({ flavour });
+            const host = await newHost({ flavour });
             const concern = sshdRuntimeConcern();
             const fault = await injectFault(host, "S12");
             const broken = await sshLogin({ address: host.address, ...fault.login, connectTimeoutSec: 3 });
@@ -96,7 +91,7 @@ describe("SshdRuntime on real hosts: missing libraries, PAM modules, host keys, 
     }
 
     it("[S13] pam_loginuid.so removed, the key is accepted but no session opens; reinstalled from libpam-modules' .deb, root:root 644; login works", async () => {
-        host = await createHost();
+        const host = await newHost();
         const concern = sshdRuntimeConcern();
         const fault = await injectFault(host, "S13");
         const broken = await sshLogin({ address: host.address, ...fault.login, connectTimeoutSec: 3 });
@@ -118,7 +113,7 @@ describe("SshdRuntime on real hosts: missing libraries, PAM modules, host keys, 
     });
 
     it("[S12] sysv: a declared source (a rescue copy) is used before the package manager: the link and its target are copied as they are", async () => {
-        host = await createHost({ flavour: "sysv" });
+        const host = await newHost({ flavour: "sysv" });
         await host.consoleOk(`set -eu
 mkdir -p /mnt/rescue/lib
 cp -a /usr/lib/x86_64-linux-gnu/libwrap.so.0 /usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6 /mnt/rescue/lib/`);
@@ -140,7 +135,7 @@ cp -a /usr/lib/x86_64-linux-gnu/libwrap.so.0 /usr/lib/x86_64-linux-gnu/libwrap.s
     });
 
     it("every host key and the privilege separation directory gone: ssh-keygen -A and the directory sshd names; login works", async () => {
-        host = await createHost({ flavour: "sysv" });
+        const host = await newHost({ flavour: "sysv" });
         const concern = sshdRuntimeConcern();
         await host.consoleOk("rm -f /etc/ssh/ssh_host_*; /etc/init.d/ssh stop >/dev/null; rm -rf /run/sshd");
 
@@ -160,7 +155,7 @@ cp -a /usr/lib/x86_64-linux-gnu/libwrap.so.0 /usr/lib/x86_64-linux-gnu/libwrap.s
     });
 
     it("a missing PAM module that no package owns and no source provides fails the plan with the fix, before anything changes", async () => {
-        host = await createHost();
+        const host = await newHost();
         await host.consoleOk("echo 'session optional pam_sr_custom.so' >> /etc/pam.d/sshd");
         const r = await host.console("/bin/sh -s", { input: composePhase([sshdRuntimeConcern().probe]) });
         assert.throws(() => sshdRuntimeConcern().plan(r.stdout),
