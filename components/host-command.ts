@@ -79,7 +79,8 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
             "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
             "-o", `UserKnownHostsFile=${knownHosts}`,
             "-o", `StrictHostKeyChecking=${target.hostKey ? "yes" : "accept-new"}`,
-            "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+            // INFO, not ERROR: "Connection closed by …" and disconnect reasons are INFO messages.
+            "-o", "ConnectTimeout=10", "-o", "LogLevel=INFO",
             "--", `${target.user}@${target.host}`, "/bin/sh -s"];
     } else {
         argv = [...target.prefix, "/bin/sh", "-s"];
@@ -98,7 +99,9 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
             });
             child.on("close", (code) => {
                 clearTimeout(timer);
-                resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
+                const stderr = Buffer.concat(err).toString("utf8").split("\n")
+                    .filter((l) => !l.startsWith("Warning: Permanently added")).join("\n");
+                resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr });
             });
             child.stdin.on("error", () => undefined);
             child.stdin.end(script);

@@ -100,7 +100,14 @@ const phaseProvider: pulumi.dynamic.ResourceProvider = {
 
 const verifyProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: VerifyState) {
-        const login = await runScript(inputs.login, 'printf "connection=%s\\nuser=%s\\n" "$SSH_CONNECTION" "$(id -un)"\n', 30_000);
+        // A fresh login; a host whose sshd has just restarted under load may drop the first
+        // attempt, so it gets three, a second apart, before the change counts as failed.
+        const probe = 'printf "connection=%s\\nuser=%s\\n" "$SSH_CONNECTION" "$(id -un)"\n';
+        let login = await runScript(inputs.login, probe, 30_000);
+        for (let attempt = 1; attempt < 3 && login.code !== 0; attempt++) {
+            await new Promise((r) => setTimeout(r, 1_000));
+            login = await runScript(inputs.login, probe, 30_000);
+        }
         const kv = parseKeyValues(login.stdout);
         const user = inputs.login.kind === "ssh" ? inputs.login.user : "root";
         const who = inputs.login.kind === "ssh" ? `${inputs.login.user}@${inputs.login.host}` : "the login";
