@@ -1,11 +1,9 @@
 import * as assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
     checkAccess, clientPattern, hostsAccessConcern, MARKER, parseRules, parseSource, type HostsAccessArgs,
 } from "../../../components/hosts-access";
-import { composePhase } from "../../../components/host-steps";
 import { SshdConfigError } from "../../../components/sshd/errors";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "fixtures", name), "utf8");
@@ -142,16 +140,5 @@ describe("hostsAccessConcern", () => {
 
     it("a probe without its lines is an error, not an empty host", () => {
         assert.throws(() => concern().plan("sshd_libwrap=yes\n"), /printed no allow= line/);
-    });
-});
-
-describe("hosts-access scripts", () => {
-    it("pass sh -n as sent (quoted SR_* values, lib.sh), start with set -eu, and have no eval", () => {
-        for (const script of ["hosts-access-probe", "hosts-access-apply"]) {
-            execFileSync("sh", ["-n"], { input: composePhase([{ script, env: { SR_X: "a'b$(c)" } }]) });
-            const text = fs.readFileSync(path.join(__dirname, "..", "..", "..", "components", "scripts", `${script}.sh`), "utf8");
-            assert.equal(text.split("\n").find((l) => l.trim() !== "" && !l.startsWith("#")), "set -eu", script);
-            assert.doesNotMatch(text, /\beval\b/, script);
-        }
     });
 });
