@@ -74,6 +74,14 @@ function stepDiff(olds: StepState, news: StepState) {
     return { changes, deleteBeforeReplace: false };
 }
 
+/**
+ * What a step keeps in state: what its diff compares, not the scripts it ran (they are inputs,
+ * tens of KB a host, and every checkpoint would write them twice).
+ */
+function stepOutputs(inputs: StepState): StepState {
+    return { target: inputs.target, pending: inputs.pending, desiredHash: inputs.desiredHash, drift: inputs.drift };
+}
+
 const phaseProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: PhaseState) {
         const r = await runScript(inputs.target, inputs.phase);
@@ -88,7 +96,7 @@ const phaseProvider: pulumi.dynamic.ResourceProvider = {
             }
             throw new Error(cause);
         }
-        return { id: inputs.desiredHash, outs: { ...inputs, result: Object.fromEntries(kv) } };
+        return { id: inputs.desiredHash, outs: { ...stepOutputs(inputs), result: Object.fromEntries(kv) } };
     },
     async update(_id: string, _olds: PhaseState, news: PhaseState) {
         return { outs: (await phaseProvider.create!(news)).outs };
@@ -132,7 +140,7 @@ const verifyProvider: pulumi.dynamic.ResourceProvider = {
             return fail(`sshd's effective values differ from the declaration: ${mismatches
                 .map((m) => `${m.keyword} is ${m.actual.join(",") || "(unset)"}, expected ${m.expected.join(",") || "(unset)"}`).join("; ")}`);
         }
-        return { id: inputs.desiredHash, outs: { ...inputs, verifiedAt: new Date().toISOString() } };
+        return { id: inputs.desiredHash, outs: { ...stepOutputs(inputs), verifiedAt: new Date().toISOString() } };
     },
     async update(_id: string, _olds: VerifyState, news: VerifyState) {
         return { outs: (await verifyProvider.create!(news)).outs };
