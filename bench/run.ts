@@ -49,6 +49,7 @@ async function once(): Promise<{ up: number; upTrips: number; rerun: number; rer
     } finally {
         await stack?.dispose();
         await destroyHost(host);
+        fs.rmSync(path.dirname(log), { recursive: true, force: true });
     }
 }
 

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { FaultId, faultLogin, injectFault } from "../harness/faults";
 import { createHost, destroyHost, ensureClientKeys, sleep, TestHost, testUsers } from "../harness/lab";
@@ -30,7 +31,13 @@ describe("SshdConfig: real pulumi up repairs sshd_config on real hosts", functio
     this.timeout(300_000);
     let host: TestHost | undefined;
     let stack: TestStack | undefined;
+    const scratch: string[] = [];
+    const scratchDir = () => {
+        scratch.push(fs.mkdtempSync(path.join(os.tmpdir(), "sshremedy-calls-")));
+        return scratch[scratch.length - 1];
+    };
     afterEach(async () => {
+        scratch.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
         await stack?.dispose();
         stack = undefined;
         if (host) {
@@ -208,7 +215,7 @@ describe("SshdConfig: real pulumi up repairs sshd_config on real hosts", functio
 
     it("refuses bad input at preview, naming the argument and the fix, and sends nothing to the host", async () => {
         host = await createHost();
-        const log = path.join(fs.mkdtempSync("/tmp/sshremedy-calls-"), "calls");
+        const log = path.join(scratchDir(), "calls");
         const bad: [Record<string, unknown>, RegExp][] = [
             [{ allowUsers: ["alice\nPermitRootLogin yes"] }, /allowUsers\[0\]/],
             [{ allowUsers: ["$(reboot)"] }, /allowUsers\[0\]/],
