@@ -1,22 +1,14 @@
 import { strict as assert } from "assert";
-import type { Concern, ConcernPlan } from "../../components/concern";
 import { firewallAllowlistConcern } from "../../components/firewall-allowlist";
-import { composePhase, type Step } from "../../components/host-steps";
 import { injectFault, type S7Variant } from "../harness/faults";
-import { createHost, destroyHost, ensureClientKeys, TestHost } from "../harness/lab";
+import { ensureClientKeys, TestHost } from "../harness/lab";
+import { hostsPerTest } from "../harness/per-test";
+import { probeAndPlan, runPhase } from "../harness/phases";
 import { sshLogin } from "../harness/ssh";
 
 /** The firewall probe and apply scripts on real test hosts (iptables on its nf_tables backend, nft, fail2ban). */
 
-async function phase(host: TestHost, steps: readonly Step[]): Promise<string> {
-    const r = await host.console("/bin/sh -s", { input: composePhase(steps) });
-    assert.equal(r.code, 0, `phase exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-    return r.stdout;
-}
 
-async function plan(host: TestHost, concern: Concern): Promise<ConcernPlan> {
-    return concern.plan(await phase(host, [concern.probe]));
-}
 
 /** Every rule on the host that is not about the SSH port, as iptables and nft print them. */
 async function otherRules(host: TestHost): Promise<string> {
@@ -25,15 +17,11 @@ async function otherRules(host: TestHost): Promise<string> {
 
 describe("FirewallAllowlist scripts on real hosts", function () {
     this.timeout(60_000);
-    let host: TestHost | undefined;
-    afterEach(async () => {
-        if (host) await destroyHost(host);
-        host = undefined;
-    });
+    const newHost = hostsPerTest();
 
     for (const variant of ["iptables", "nftables", "fail2ban"] as S7Variant[]) {
         it(`[S7] ${variant}: the block is overridden for the allowlisted source only, login works, a re-run changes nothing, port 80 rules are untouched`, async () => {
-            host = await createHost();
+            const host = await newHost();
             await host.consoleOk("iptables -A INPUT -p tcp --dport 80 -j DROP && nft add table inet web && " +
                 "nft 'add chain inet web input { type filter hook input priority 10; }' && nft add rule inet web input tcp dport 80 drop");
             const fault = await injectFault(host, "S7", { s7: variant });
@@ -43,14 +31,14 @@ describe("FirewallAllowlist scripts on real hosts", function () {
             const others = await otherRules(host);
 
             const concern = firewallAllowlistConcern({ allow: [host.peerAddress, "203.0.113.0/24"], verifyingSource: host.peerAddress });
-            const p = await plan(host, concern);
+            const p = (await probeAndPlan(host, concern)).plan;
             assert.equal(p.pending, true);
             assert.ok(p.drift.some((d) => d.includes(`blocks ${host!.peerAddress}`) || d.includes(`bans ${host!.peerAddress}`)), p.drift.join("\n"));
-            await phase(host, p.apply);
+            await runPhase(host, p.apply);
 
             const login = await sshLogin({ address: host.address, ...fault.login, connectTimeoutSec: 3 });
             assert.ok(login.ok, login.symptom);
-            const again = await plan(host, concern);
+            const again = (await probeAndPlan(host, concern)).plan;
             assert.equal(again.pending, false, again.drift.join("\n"));
             assert.equal(await otherRules(host), others);
             // Only the source is let through: the blocking rule itself is still there for everyone else.
@@ -68,7 +56,7 @@ describe("FirewallAllowlist scripts on real hosts", function () {
     }
 
     it("[S7] nftables persisted in /etc/nftables.conf: the accept is included there and survives `nft -f`", async () => {
-        host = await createHost();
+        const host = await newHost();
         await host.consoleOk(`cat >> /etc/nftables.conf <<'EOF'
 table inet guard {
   chain input {
@@ -85,27 +73,27 @@ table inet guard {
 EOF
 nft -f /etc/nftables.conf`);
         const concern = firewallAllowlistConcern({ allow: [host.peerAddress] });
-        const p = await plan(host, concern);
+        const p = (await probeAndPlan(host, concern)).plan;
         assert.ok(p.paths.includes("/etc/nftables.conf") && p.paths.includes("/etc/nftables.d/sshremedy.nft"), p.paths.join(" "));
-        await phase(host, p.apply);
+        await runPhase(host, p.apply);
         await host.consoleOk("nft -f /etc/nftables.conf");
         const login = await sshLogin({ address: host.address, user: "alice", keys: [(await ensureClientKeys()).main], connectTimeoutSec: 3 });
         assert.ok(login.ok, login.symptom);
-        assert.equal((await plan(host, concern)).pending, false);
+        assert.equal((await probeAndPlan(host, concern)).plan.pending, false);
     });
 
     it("[S7] iptables with a netfilter-persistent rules file: the accept is saved there too, once", async () => {
-        host = await createHost();
+        const host = await newHost();
         await injectFault(host, "S7", { s7: "iptables" });
         await host.consoleOk("mkdir -p /etc/iptables && iptables-save > /etc/iptables/rules.v4");
         const concern = firewallAllowlistConcern({ allow: [host.peerAddress] });
-        const p = await plan(host, concern);
+        const p = (await probeAndPlan(host, concern)).plan;
         assert.ok(p.paths.includes("/etc/iptables/rules.v4"));
-        await phase(host, p.apply);
+        await runPhase(host, p.apply);
         assert.match(await host.consoleOk("cat /etc/iptables/rules.v4"), /--comment sshremedy -j ACCEPT/);
         await host.consoleOk("iptables-restore < /etc/iptables/rules.v4");
-        assert.equal((await plan(host, concern)).pending, false);
-        await phase(host, p.apply);
+        assert.equal((await probeAndPlan(host, concern)).plan.pending, false);
+        await runPhase(host, p.apply);
         assert.equal(await host.consoleOk("iptables -S INPUT | grep -c sshremedy"), "1\n", "a second apply added a duplicate");
     });
 });

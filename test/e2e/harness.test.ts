@@ -1,6 +1,6 @@
-import { hostsPerTest } from "../harness/per-test";
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import { hostsPerTest } from "../harness/per-test";
 import { FaultId, faultLogin, InjectOptions, injectFault } from "../harness/faults";
 import { sshLogin } from "../harness/ssh";
 

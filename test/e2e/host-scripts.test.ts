@@ -1,9 +1,10 @@
-import { hostsPerTest } from "../harness/per-test";
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { runScript } from "../../components/host-command";
+import { composePhase } from "../../components/host-steps";
+import { hostsPerTest } from "../harness/per-test";
 import { ensureClientKeys, Flavour, sleep, TestHost } from "../harness/lab";
 import { sshLogin } from "../harness/ssh";
 
@@ -17,13 +18,9 @@ const text = (name: string) => fs.readFileSync(path.join(scriptsDir, name), "utf
 
 type Env = Record<string, string>;
 
-function shq(s: string): string {
-    return `'${s.replace(/'/g, "'\\''")}'`;
-}
-
+/** The script as the components send it: composePhase (quoted SR_* values, lib.sh, a subshell). */
 function bundle(name: string, env: Env): string {
-    const prelude = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}\nexport ${k}\n`).join("");
-    return `${prelude}${text("lib.sh")}\n${text(name)}`;
+    return composePhase([{ script: name.replace(/\.sh$/, ""), env }]);
 }
 
 interface ScriptRun {

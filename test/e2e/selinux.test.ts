@@ -1,10 +1,10 @@
-import { hostsPerTest } from "../harness/per-test";
 import { strict as assert } from "assert";
-import type { Concern, ConcernPlan } from "../../components/concern";
 import { composePhase } from "../../components/host-steps";
 import { selinuxModeConcern } from "../../components/selinux-mode";
+import { hostsPerTest } from "../harness/per-test";
 import { run } from "../harness/exec";
-import { ensureClientKeys, TestHost } from "../harness/lab";
+import { ensureClientKeys } from "../harness/lab";
+import { probeAndPlan, runPhase } from "../harness/phases";
 import { sshLogin } from "../harness/ssh";
 
 /**
@@ -16,17 +16,7 @@ import { sshLogin } from "../harness/ssh";
  * as such a host prints it, and the last test here shows the tools refusing on this kernel.
  */
 
-async function probeAndPlan(host: TestHost, concern: Concern): Promise<{ plan: ConcernPlan; stdout: string }> {
-    const r = await host.console("/bin/sh -s", { input: composePhase([concern.probe]) });
-    assert.equal(r.code, 0, `probe exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-    return { plan: concern.plan(r.stdout), stdout: r.stdout };
-}
 
-async function apply(host: TestHost, plan: ConcernPlan): Promise<string> {
-    const r = await host.console("/bin/sh -s", { input: composePhase(plan.apply) });
-    assert.equal(r.code, 0, `apply exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-    return r.stdout;
-}
 
 const redHatLike = `# This file controls the state of SELinux on the system.
 SELINUX=enforcing
@@ -75,7 +65,7 @@ ln -s ../sr-selinux/config /etc/sysconfig/selinux`);
         assert.deepEqual([...plan.drift], ["/etc/sysconfig/selinux: - SELINUX=enforcing", "/etc/sysconfig/selinux: + SELINUX=permissive"]);
         assert.deepEqual([...plan.paths], ["/etc/sysconfig/selinux"]);
         assert.doesNotMatch(JSON.stringify(plan.apply), /SR_RUNTIME|SR_RELABEL":"\//);
-        assert.match(await apply(host, plan), /^config=permissive$/m);
+        assert.match(await runPhase(host, plan.apply), /^config=permissive$/m);
 
         assert.equal(await host.consoleOk("cat /etc/sr-selinux/config"), redHatLike.replace("SELINUX=enforcing", "SELINUX=permissive"));
         assert.equal(await host.consoleOk("stat -c '%u:%g %a' /etc/sr-selinux/config; readlink /etc/sysconfig/selinux"), "0:1002 640\n../sr-selinux/config\n");
@@ -92,14 +82,14 @@ rm -f /.autorelabel`);
         const enforcing = selinuxModeConcern({ configPath: "/etc/sr-selinux/config" });
         const { plan } = await probeAndPlan(host, enforcing);
         assert.deepEqual([...plan.paths], ["/etc/sr-selinux/config", "/.autorelabel"]);
-        const out = await apply(host, plan);
+        const out = await runPhase(host, plan.apply);
         assert.match(out, /^autorelabel=\/\.autorelabel$/m);
         assert.match(await host.consoleOk("grep ^SELINUX= /etc/sr-selinux/config; ls /.autorelabel"), /^SELINUX=enforcing\n\/\.autorelabel\n$/);
         assert.equal((await probeAndPlan(host, enforcing)).plan.pending, false);
 
         const disabled = selinuxModeConcern({ mode: "disabled", configPath: "/etc/sr-selinux/config" });
         assert.equal((disabled.declaration as { disablesSelinux: boolean }).disablesSelinux, true);
-        await apply(host, (await probeAndPlan(host, disabled)).plan);
+        await runPhase(host, (await probeAndPlan(host, disabled)).plan.apply);
         assert.match(await host.consoleOk("grep ^SELINUX= /etc/sr-selinux/config"), /^SELINUX=disabled$/m);
     });
 

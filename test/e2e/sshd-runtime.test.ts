@@ -1,11 +1,12 @@
-import { hostsPerTest } from "../harness/per-test";
 import { strict as assert } from "assert";
 import type { Concern, ConcernPlan } from "../../components/concern";
 import { composePhase } from "../../components/host-steps";
 import { sshdRuntimeConcern, SshdRuntimeArgs } from "../../components/sshd-runtime";
+import { hostsPerTest } from "../harness/per-test";
 import { run } from "../harness/exec";
 import { injectFault } from "../harness/faults";
 import { ensureClientKeys, Flavour, TestHost } from "../harness/lab";
+import { probeAndPlan, runPhase } from "../harness/phases";
 import { sshLogin } from "../harness/ssh";
 
 /**
@@ -13,22 +14,16 @@ import { sshLogin } from "../harness/ssh";
  * probe, plan, apply, restart, then a fresh login works and a second probe finds nothing to do.
  */
 
-async function probeAndPlan(host: TestHost, concern: Concern): Promise<ConcernPlan> {
-    const r = await host.console("/bin/sh -s", { input: composePhase([concern.probe]) });
-    assert.equal(r.code, 0, `probe exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-    return concern.plan(r.stdout);
-}
 
 /** Applies a plan as the pipeline would (without its snapshot and dead-man) and returns apply's output. */
 async function repair(host: TestHost, plan: ConcernPlan): Promise<string> {
-    const r = await host.console("/bin/sh -s", { input: composePhase(plan.apply) });
-    assert.equal(r.code, 0, `apply exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+    const stdout = await runPhase(host, plan.apply);
     if (plan.restartSshd) {
         const restart = await host.restartSshd();
         assert.equal(restart.code, 0, `restart: ${restart.stderr}`);
     }
     await host.waitForSsh();
-    return r.stdout;
+    return stdout;
 }
 
 async function aliceLogsIn(host: TestHost): Promise<void> {
@@ -38,7 +33,7 @@ async function aliceLogsIn(host: TestHost): Promise<void> {
 }
 
 async function converged(host: TestHost, concern: Concern): Promise<void> {
-    const again = await probeAndPlan(host, concern);
+    const again = (await probeAndPlan(host, concern)).plan;
     assert.equal(again.pending, false, `still drifted: ${again.drift.join("; ")}`);
     assert.deepEqual([...again.drift], []);
 }
@@ -74,7 +69,7 @@ describe("SshdRuntime on real hosts: missing libraries, PAM modules, host keys, 
                 assert.match(await host.sshdLog(), fault.daemonMessage!);
             }
 
-            const plan = await probeAndPlan(host, concern);
+            const plan = (await probeAndPlan(host, concern)).plan;
             assert.equal(plan.pending, true);
             assert.equal(plan.restartSshd, true);
             assert.match(plan.drift.join("\n"),
@@ -99,7 +94,7 @@ describe("SshdRuntime on real hosts: missing libraries, PAM modules, host keys, 
         assert.match(broken.symptom, fault.symptom);
         assert.match(await host.sshdLog(), fault.daemonMessage!);
 
-        const plan = await probeAndPlan(host, concern);
+        const plan = (await probeAndPlan(host, concern)).plan;
         assert.deepEqual([...plan.drift], [
             `/lib/x86_64-linux-gnu/security/pam_loginuid.so: missing (PAM module pam_loginuid.so); reinstall libpam-modules:amd64 from ${
                 (await host.consoleOk("ls /var/cache/apt/archives/libpam-modules_*_amd64.deb")).trim()}`,
@@ -121,7 +116,7 @@ cp -a /usr/lib/x86_64-linux-gnu/libwrap.so.0 /usr/lib/x86_64-linux-gnu/libwrap.s
         const concern = sshdRuntimeConcern(args);
         await injectFault(host, "S12");
 
-        const plan = await probeAndPlan(host, concern);
+        const plan = (await probeAndPlan(host, concern)).plan;
         assert.deepEqual([...plan.drift], [
             "/usr/lib/x86_64-linux-gnu/libwrap.so.0: missing (shared library libwrap.so.0); copy from /mnt/rescue/lib/libwrap.so.0",
         ]);
@@ -139,7 +134,7 @@ cp -a /usr/lib/x86_64-linux-gnu/libwrap.so.0 /usr/lib/x86_64-linux-gnu/libwrap.s
         const concern = sshdRuntimeConcern();
         await host.consoleOk("rm -f /etc/ssh/ssh_host_*; /etc/init.d/ssh stop >/dev/null; rm -rf /run/sshd");
 
-        const plan = await probeAndPlan(host, concern);
+        const plan = (await probeAndPlan(host, concern)).plan;
         assert.deepEqual([...plan.drift], [
             "/run/sshd: missing privilege separation directory",
             "no host key sshd can load (/etc/ssh/ssh_host_rsa_key, /etc/ssh/ssh_host_ecdsa_key, /etc/ssh/ssh_host_ed25519_key); generate with ssh-keygen -A",

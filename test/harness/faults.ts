@@ -1,4 +1,5 @@
 import * as net from "net";
+import { shellQuote } from "../../components/sshd/quote";
 import { ExecResult, runOk } from "./exec";
 import { ensureClientKeys, probeBanner, sleep, TestHost, testUsers } from "./lab";
 import { LoginAttempt } from "./ssh";
@@ -32,12 +33,9 @@ const sshdConfig = "/etc/ssh/sshd_config";
 
 /** Appends directives to the main sshd_config, as an operator editing it by hand would. */
 async function appendDirectives(host: TestHost, lines: readonly string[]): Promise<void> {
-    await host.consoleOk(`printf '%s\\n' ${lines.map(shq).join(" ")} >> ${sshdConfig}`);
+    await host.consoleOk(`printf '%s\\n' ${lines.map((l) => shellQuote(l)).join(" ")} >> ${sshdConfig}`);
 }
 
-function shq(s: string): string {
-    return `'${s.replace(/'/g, "'\\''")}'`;
-}
 
 const nothingHeld = () => undefined;
 const permissionDenied = /Permission denied/;
@@ -115,7 +113,7 @@ export async function injectFault(host: TestHost, id: FaultId, opts: InjectOptio
         case "S12": {
             const lib = opts.library ?? "libwrap.so.0";
             await host.consoleOk(`set -eu
-p=$(ldd /usr/sbin/sshd | awk -v l=${shq(lib)} '$1 == l { print $3 }')
+p=$(ldd /usr/sbin/sshd | awk -v l=${shellQuote(lib)} '$1 == l { print $3 }')
 [ -n "$p" ] || { echo "sshd does not link ${lib}" >&2; exit 1; }
 rm -f "$(readlink -f "$p")" "$p"`);
             const restart = await host.restartSshd();
@@ -128,7 +126,7 @@ rm -f "$(readlink -f "$p")" "$p"`);
         case "S13": {
             const mod = opts.pamModule ?? "pam_loginuid.so";
             await host.consoleOk(`set -eu
-grep -q ${shq(mod)} /etc/pam.d/sshd
+grep -q ${shellQuote(mod)} /etc/pam.d/sshd
 rm -f /lib/x86_64-linux-gnu/security/${mod} /usr/lib/x86_64-linux-gnu/security/${mod}`);
             return {
                 id, variant: `missing ${mod}`, login: await faultLogin(id), release: nothingHeld,
