@@ -1,4 +1,3 @@
-import * as crypto from "crypto";
 import { lastValue, parseKeyValues } from "./host-steps";
 import { declaredKeywords, neutraliseDropIn, renderManaged, renderReplace } from "./sshd/render";
 import type { Distro } from "./sshd/distro";
@@ -49,8 +48,6 @@ export interface SshdPlan {
     readonly drift: readonly string[];
     /** True when anything must change: a file, or sshd is not running. */
     readonly pending: boolean;
-    /** Identifies the desired state (not the host's): changes when the declaration does. */
-    readonly desiredHash: string;
     /** Every path the change may touch: what the snapshot must hold. */
     readonly paths: readonly string[];
 }
@@ -70,10 +67,8 @@ export function planSshd(probe: SshdProbe, settings: SshdSettings, mode: SshdMod
         ...dropInWrites.flatMap((d) => lineDiff(probe.dropIns.find((x) => x.path === d.path)!.text, d.text).map((l) => `${d.path}: ${l}`)),
         ...(probe.sshdActive ? [] : ["sshd is not running"]),
     ];
-    const desiredHash = crypto.createHash("sha256")
-        .update(JSON.stringify({ settings, mode, target })).digest("hex").slice(0, 16);
     return {
-        config, dropInWrites, drift, pending: drift.length > 0, desiredHash,
+        config, dropInWrites, drift, pending: drift.length > 0,
         paths: [target, ...probe.dropIns.map((d) => d.path)],
     };
 }
