@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { CommandTargetInput } from "./components/host-command";
+import type { CommandTargetInput } from "./components/core/transport";
 import { SshAccess, SshAccessArgs } from "./components/ssh-access";
 
 /**

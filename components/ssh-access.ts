@@ -1,14 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Concern } from "./concern";
-import { firewallAllowlistConcern } from "./firewall-allowlist";
-import type { CommandTargetInput } from "./host-command";
-import { hostsAccessConcern, HostsAccessArgs } from "./hosts-access";
-import { hostPipeline } from "./pipeline";
-import { selinuxModeConcern, SelinuxModeArgs } from "./selinux-mode";
-import { sshdConfigConcern, SshdConfigDeclaration, validatePipelineArgs } from "./sshd-config";
-import { sshdRuntimeConcern, SshdRuntimeArgs } from "./sshd-runtime";
-import { SshdConfigError } from "./sshd/errors";
-import { validateSshdSettings } from "./sshd/validate";
+import type { Concern } from "./core/concern";
+import { firewallAllowlistConcern } from "./firewall-allowlist/firewall-allowlist";
+import type { CommandTargetInput } from "./core/transport";
+import { hostsAccessConcern, HostsAccessArgs } from "./hosts-access/hosts-access";
+import { hostPipeline } from "./core/pipeline";
+import { selinuxModeConcern, SelinuxModeArgs } from "./selinux-mode/selinux-mode";
+import { sshdConfigConcern, SshdConfigDeclaration, validatePipelineArgs } from "./sshd-config/sshd-config";
+import { sshdRuntimeConcern, SshdRuntimeArgs } from "./sshd-runtime/sshd-runtime";
+import { DeclarationError } from "./core/errors";
+import { validateSshdSettings } from "./sshd-config/validate";
 
 export const sshAccessType = "sshremedy:index:SshAccess";
 
@@ -93,7 +93,7 @@ export function sshAccessConcerns(args: SshAccessArgs): Concern[] {
     validatePipelineArgs({ verify: { host: login.address, user: login.user, privateKey: login.privateKey, password: login.password },
         deadmanWindowSec: args.deadmanWindowSec, snapshotsKept: args.snapshotsKept });
     if (!/^[0-9a-fA-F.:]+$/.test(login.address)) {
-        throw new SshdConfigError("login.address", `'${login.address}' is not an IP address`, "give the address the login connects to");
+        throw new DeclarationError("login.address", `'${login.address}' is not an IP address`, "give the address the login connects to");
     }
     const settings = args.sshd?.settings ?? {};
     validateSshdSettings(settings);

@@ -1,5 +1,5 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { checkAccess, clientPattern, parseSource } from "../components/hosts-access";
+import { checkAccess, clientPattern, parseSource } from "../components/hosts-access/hosts-access";
 import { loginView, sshAccessType } from "./declaration";
 
 type FileDecl = { kind?: string; text?: string; entries?: string[] } | undefined;

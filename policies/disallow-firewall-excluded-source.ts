@@ -1,5 +1,5 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { parseSource } from "../components/hosts-access";
+import { parseSource } from "../components/hosts-access/hosts-access";
 import { loginView, show, sshAccessType } from "./declaration";
 import { holds } from "./network";
 

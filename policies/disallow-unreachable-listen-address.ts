@@ -1,6 +1,6 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { parseIp } from "../components/sshd/ip";
-import { listenAddress } from "../components/sshd/values";
+import { parseIp } from "../components/core/ip";
+import { listenAddress } from "../components/sshd-config/values";
 import { list, loginView, show } from "./declaration";
 
 /**

@@ -1,4 +1,4 @@
-import { hostBits, parseSource, Source } from "../components/hosts-access";
+import { hostBits, parseSource, Source } from "../components/hosts-access/hosts-access";
 
 /** `inner` lies wholly inside `outer` (an address or CIDR; host bits of `outer` masked as firewalls do). */
 export function holds(outer: string, inner: Source): boolean {

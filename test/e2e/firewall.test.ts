@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { firewallAllowlistConcern } from "../../components/firewall-allowlist";
+import { firewallAllowlistConcern } from "../../components/firewall-allowlist/firewall-allowlist";
 import { injectFault, type S7Variant } from "../harness/faults";
 import { ensureClientKeys, TestHost } from "../harness/lab";
 import { hostsPerTest } from "../harness/per-test";

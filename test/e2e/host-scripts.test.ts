@@ -2,18 +2,18 @@ import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { runScript } from "../../components/host-command";
-import { composePhase } from "../../components/host-steps";
+import { runScript } from "../../components/core/transport";
+import { composePhase } from "../../components/core/compose";
 import { hostsPerTest } from "../harness/per-test";
 import { ensureClientKeys, Flavour, sleep, TestHost } from "../harness/lab";
 import { sshLogin } from "../harness/ssh";
 
 /**
- * The on-host scripts of the apply pipeline (components/scripts), run on real test hosts the way
+ * The on-host scripts of the apply pipeline (components/host and sshd-config), run on real test hosts the way
  * the components send them: quoted SR_* assignments, lib.sh, then the script, to `/bin/sh -s`.
  */
 
-const scriptsDir = path.join(__dirname, "..", "..", "components", "scripts");
+const scriptsDir = path.join(__dirname, "..", "..", "components");
 const text = (name: string) => fs.readFileSync(path.join(scriptsDir, name), "utf8");
 
 type Env = Record<string, string>;
@@ -72,8 +72,8 @@ const armEnv = (id: string, snapshot: string, window: number): Env => ({
     SR_DEADMAN_ID: id,
     SR_SNAPSHOT: snapshot,
     SR_WINDOW: String(window),
-    SR_RESTORE_SCRIPT: text("restore.sh"),
-    SR_LIB_SCRIPT: text("lib.sh"),
+    SR_RESTORE_SCRIPT: text("host/restore.sh"),
+    SR_LIB_SCRIPT: text("host/lib.sh"),
 });
 
 /** The effective `sshd -T` lines that stage-validate printed between its markers. */
@@ -114,7 +114,7 @@ printf 'keep me\\n' > /etc/ssh/sr-file && chown 1001:1002 /etc/ssh/sr-file && ch
 ln -s sshd_config /etc/ssh/sr-link
 mkdir /etc/ssh/sr-dir && echo a > /etc/ssh/sr-dir/a.conf`);
                 const paths = ["/etc/ssh/sshd_config", "/etc/ssh/sr-file", "/etc/ssh/sr-link", "/etc/ssh/sr-dir", "/etc/ssh/sr-absent"];
-                const snap = await runOk(host, "snapshot.sh", { SR_SNAPSHOT_ID: "before-change", SR_PATHS: paths.join("\n") });
+                const snap = await runOk(host, "host/snapshot.sh", { SR_SNAPSHOT_ID: "before-change", SR_PATHS: paths.join("\n") });
                 assert.equal(snap.one("snapshot"), "/var/lib/sshremedy/snapshots/before-change");
                 assert.equal(snap.one("created"), "yes");
 
@@ -130,7 +130,7 @@ nft add table inet sr_added`);
                 await host.waitForSsh();
                 assert.equal((await loginAs(host, "alice")).ok, false, "the changed config did not lock alice out");
 
-                const r = await runOk(host, "restore.sh", { SR_SNAPSHOT: snap.one("snapshot") });
+                const r = await runOk(host, "host/restore.sh", { SR_SNAPSHOT: snap.one("snapshot") });
                 assert.deepEqual(r.all("removed"), ["/etc/ssh/sr-absent"]);
                 assert.deepEqual(r.all("restored"), paths.slice(0, 4));
                 assert.deepEqual(r.all("firewall").sort(), ["ip6tables", "iptables", "nft"]);
@@ -159,7 +159,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
             it("dead-man: armed over an SSH session that then dies, not disarmed, it reverts a lockout by itself within the window and alice logs in again", async () => {
                 const host = await newHost({ flavour });
                 const original = await host.consoleOk("cat /etc/ssh/sshd_config");
-                const snap = (await runOk(host, "snapshot.sh", { SR_SNAPSHOT_ID: "pre-swap", SR_PATHS: "/etc/ssh/sshd_config" })).one("snapshot");
+                const snap = (await runOk(host, "host/snapshot.sh", { SR_SNAPSHOT_ID: "pre-swap", SR_PATHS: "/etc/ssh/sshd_config" })).one("snapshot");
 
                 const armedAt = Date.now();
                 const armed = await armOverDyingSession(host, armEnv("swap1", snap, 3));
@@ -167,8 +167,8 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
                 assert.equal(armed.one("restore"), "/var/lib/sshremedy/bin/restore.sh");
                 assert.equal(fs.existsSync(path.join(host.root, "var/lib/sshremedy/bin/restore.sh")), true);
 
-                const staged = await runOk(host, "stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: withDenyAlice(original) });
-                await runOk(host, "swap.sh", { SR_STAGED: staged.one("staged") });
+                const staged = await runOk(host, "sshd-config/stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: withDenyAlice(original) });
+                await runOk(host, "host/swap.sh", { SR_STAGED: staged.one("staged") });
                 const locked = await loginAs(host, "alice");
                 assert.equal(locked.ok, false, "the swapped config did not lock alice out");
                 assert.match(locked.symptom, /Permission denied/);
@@ -183,7 +183,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
                 assert.ok(tookMs >= 3_000, `reverted after ${tookMs} ms, before its window`);
                 assert.equal(await host.consoleOk("cat /etc/ssh/sshd_config"), original);
 
-                const disarm = await runOn(host, "deadman-disarm.sh", { SR_DEADMAN_ID: "swap1" });
+                const disarm = await runOn(host, "host/deadman-disarm.sh", { SR_DEADMAN_ID: "swap1" });
                 assert.equal(disarm.code, 1, "a disarm after the revert ran must fail the change");
                 assert.equal(disarm.one("state"), "fired");
                 assert.match(disarm.stderr, /already ran/);
@@ -192,13 +192,13 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
             it("dead-man: armed then disarmed, nothing reverts after the window and no job is left", async () => {
                 const host = await newHost({ flavour });
                 const original = await host.consoleOk("cat /etc/ssh/sshd_config");
-                const snap = (await runOk(host, "snapshot.sh", { SR_SNAPSHOT_ID: "pre", SR_PATHS: "/etc/ssh/sshd_config" })).one("snapshot");
-                await runOk(host, "deadman-arm.sh", armEnv("d1", snap, 2));
+                const snap = (await runOk(host, "host/snapshot.sh", { SR_SNAPSHOT_ID: "pre", SR_PATHS: "/etc/ssh/sshd_config" })).one("snapshot");
+                await runOk(host, "host/deadman-arm.sh", armEnv("d1", snap, 2));
                 assert.equal((await deadmanJobs(host, "d1")).length > 0, true, "arming left no job to disarm");
-                const staged = await runOk(host, "stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: `${original}MaxAuthTries 5\n` });
-                await runOk(host, "swap.sh", { SR_STAGED: staged.one("staged") });
+                const staged = await runOk(host, "sshd-config/stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: `${original}MaxAuthTries 5\n` });
+                await runOk(host, "host/swap.sh", { SR_STAGED: staged.one("staged") });
 
-                const disarm = await runOk(host, "deadman-disarm.sh", { SR_DEADMAN_ID: "d1" });
+                const disarm = await runOk(host, "host/deadman-disarm.sh", { SR_DEADMAN_ID: "d1" });
                 assert.equal(disarm.one("state"), "disarmed");
                 await sleep(3_500);
                 assert.equal(await host.consoleOk("cat /etc/ssh/sshd_config"), `${original}MaxAuthTries 5\n`);
@@ -208,10 +208,10 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
 
             it("dead-man: arming the same id twice leaves exactly one job, the second", async () => {
                 const host = await newHost({ flavour });
-                const snap = (await runOk(host, "snapshot.sh", { SR_SNAPSHOT_ID: "pre", SR_PATHS: "/etc/ssh/sshd_config" })).one("snapshot");
-                const first = await runOk(host, "deadman-arm.sh", armEnv("twice", snap, 60));
+                const snap = (await runOk(host, "host/snapshot.sh", { SR_SNAPSHOT_ID: "pre", SR_PATHS: "/etc/ssh/sshd_config" })).one("snapshot");
+                const first = await runOk(host, "host/deadman-arm.sh", armEnv("twice", snap, 60));
                 assert.equal(first.one("previous"), "absent");
-                const second = await runOk(host, "deadman-arm.sh", armEnv("twice", snap, 90));
+                const second = await runOk(host, "host/deadman-arm.sh", armEnv("twice", snap, 90));
                 assert.equal(second.one("previous"), "disarmed");
                 const jobs = await deadmanJobs(host, "twice");
                 if (flavour === "systemd") {
@@ -221,7 +221,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
                 } else {
                     assert.deepEqual(jobs, [second.one("pid")]);
                 }
-                assert.equal((await runOk(host, "deadman-disarm.sh", { SR_DEADMAN_ID: "twice" })).one("state"), "disarmed");
+                assert.equal((await runOk(host, "host/deadman-disarm.sh", { SR_DEADMAN_ID: "twice" })).one("state"), "disarmed");
                 assert.deepEqual(await deadmanJobs(host, "twice"), []);
             });
 
@@ -230,10 +230,10 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
                 const original = await host.consoleOk("chown 0:1002 /etc/ssh/sshd_config && chmod 640 /etc/ssh/sshd_config && cat /etc/ssh/sshd_config");
                 const inodeBefore = (await host.consoleOk("stat -c %i /etc/ssh/sshd_config")).trim();
                 const content = `${original}DenyUsers bob\n`;
-                const staged = await runOk(host, "stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: content });
+                const staged = await runOk(host, "sshd-config/stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: content });
                 assert.equal(staged.one("staged"), "/etc/ssh/.sshremedy-stage/sshd_config");
 
-                const swap = await runOk(host, "swap.sh", { SR_STAGED: staged.one("staged") });
+                const swap = await runOk(host, "host/swap.sh", { SR_STAGED: staged.one("staged") });
                 assert.equal(swap.one("changed"), "yes");
                 assert.equal(swap.one("sshd"), "reloaded");
                 assert.equal(swap.one("owner"), "0:1002");
@@ -249,8 +249,8 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
                 assert.equal((await loginAs(host, "bob")).ok, false, "sshd did not take up the swapped config");
                 assert.ok((await loginAs(host, "alice")).ok);
 
-                const again = await runOk(host, "stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: content });
-                const noop = await runOk(host, "swap.sh", { SR_STAGED: again.one("staged") });
+                const again = await runOk(host, "sshd-config/stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: content });
+                const noop = await runOk(host, "host/swap.sh", { SR_STAGED: again.one("staged") });
                 assert.equal(noop.one("changed"), "no");
                 assert.equal(noop.one("sshd"), "none");
                 assert.equal((await host.consoleOk("stat -c %i /etc/ssh/sshd_config")).trim(), inode);
@@ -261,7 +261,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
     it("stage-validate rejects an invalid config with sshd's message and leaves the live file alone", async () => {
         const host = await newHost();
         const live = await host.consoleOk("cat /etc/ssh/sshd_config");
-        const r = await runOn(host, "stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: "Port 22\nPermitRootLogn no\n" });
+        const r = await runOn(host, "sshd-config/stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: "Port 22\nPermitRootLogn no\n" });
         assert.equal(r.code, 1);
         assert.equal(r.one("valid"), "no");
         assert.match(r.stderr, /line 2: Bad configuration option: PermitRootLogn/);
@@ -271,7 +271,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
     it("stage-validate accepts a valid config and prints the effective values for the connection given (Match applied)", async () => {
         const host = await newHost();
         const content = "DenyUsers bob\nMatch User alice\n  PasswordAuthentication no\n";
-        const forAlice = await runOk(host, "stage-validate.sh", {
+        const forAlice = await runOk(host, "sshd-config/stage-validate.sh", {
             SR_SSHD_CONFIG_CONTENT: content, SR_CHECK_CONNECTION: "user=alice,host=client,addr=198.18.0.1",
         });
         assert.equal(forAlice.one("valid"), "yes");
@@ -280,13 +280,13 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
         assert.ok(alice.includes("passwordauthentication no"), alice.join("\n"));
         assert.ok(alice.includes("denyusers bob"));
         // The file staged by the first run is validated again as it stands, for another user.
-        const forBob = await runOk(host, "stage-validate.sh", { SR_CHECK_CONNECTION: "user=bob,host=client,addr=198.18.0.1" });
+        const forBob = await runOk(host, "sshd-config/stage-validate.sh", { SR_CHECK_CONNECTION: "user=bob,host=client,addr=198.18.0.1" });
         assert.ok(effective(forBob.stdout).includes("passwordauthentication yes"));
     });
 
     it("stage-validate refuses a stage directory on another file system than the target (no atomic rename)", async () => {
         const host = await newHost();
-        const r = await runOn(host, "stage-validate.sh", { SR_STAGE_DIR: "/run/sr-stage", SR_SSHD_CONFIG_CONTENT: "Port 22\n" });
+        const r = await runOn(host, "sshd-config/stage-validate.sh", { SR_STAGE_DIR: "/run/sr-stage", SR_SSHD_CONFIG_CONTENT: "Port 22\n" });
         assert.equal(r.code, 1);
         assert.match(r.stderr, /not on the file system of \/etc\/ssh\/sshd_config/);
     });
@@ -294,12 +294,12 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
     it("values are data: shell syntax in any SR_* value is neither run nor able to name an odd snapshot", async () => {
         const host = await newHost();
         const payload = "$(touch /tmp/pwned)`touch /tmp/pwned`;touch /tmp/pwned";
-        const badId = await runOn(host, "snapshot.sh", { SR_SNAPSHOT_ID: `x${payload}`, SR_PATHS: "/etc/ssh/sshd_config" });
+        const badId = await runOn(host, "host/snapshot.sh", { SR_SNAPSHOT_ID: `x${payload}`, SR_PATHS: "/etc/ssh/sshd_config" });
         assert.equal(badId.code, 1);
         assert.match(badId.stderr, /SR_SNAPSHOT_ID must be letters, digits/);
         const odd = `/etc/ssh/odd ${payload}`;
-        const snap = await runOk(host, "snapshot.sh", { SR_SNAPSHOT_ID: "data", SR_PATHS: odd });
-        const staged = await runOk(host, "stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: `# ${payload}\nPort 22\n` });
+        const snap = await runOk(host, "host/snapshot.sh", { SR_SNAPSHOT_ID: "data", SR_PATHS: odd });
+        const staged = await runOk(host, "sshd-config/stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: `# ${payload}\nPort 22\n` });
         assert.equal(await host.consoleOk(`cat ${staged.one("staged")}`), `# ${payload}\nPort 22\n`);
         assert.equal(await host.consoleOk(`grep '^absent ' ${snap.one("snapshot")}/manifest`), `absent ${odd}\n`);
         assert.equal(fs.existsSync(path.join(host.root, "tmp/pwned")), false);
@@ -309,14 +309,14 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
         const host = await newHost();
         const env = { SR_SNAPSHOT_ID: "same", SR_PATHS: "/etc/ssh/sr-file" };
         await host.consoleOk("echo first > /etc/ssh/sr-file");
-        const a = await runOk(host, "snapshot.sh", env);
+        const a = await runOk(host, "host/snapshot.sh", env);
         await host.consoleOk("echo second > /etc/ssh/sr-file");
-        const b = await runOk(host, "snapshot.sh", env);
+        const b = await runOk(host, "host/snapshot.sh", env);
         assert.equal(a.one("created"), "yes");
         assert.equal(b.one("created"), "no");
         assert.equal(b.one("snapshot"), a.one("snapshot"));
         assert.equal(await host.consoleOk("ls -A /var/lib/sshremedy/snapshots"), "same\n");
-        await runOk(host, "restore.sh", { SR_SNAPSHOT: a.one("snapshot") });
+        await runOk(host, "host/restore.sh", { SR_SNAPSHOT: a.one("snapshot") });
         assert.equal(await host.consoleOk("cat /etc/ssh/sr-file"), "first\n");
     });
 
@@ -324,7 +324,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
         const host = await newHost();
         const dir = "/var/lib/sshremedy/snapshots";
         const take = (id: string, keep: number) =>
-            runOk(host!, "snapshot.sh", { SR_SNAPSHOT_ID: id, SR_PATHS: "/etc/ssh/sshd_config", SR_KEEP: String(keep) });
+            runOk(host!, "host/snapshot.sh", { SR_SNAPSHOT_ID: id, SR_PATHS: "/etc/ssh/sshd_config", SR_KEEP: String(keep) });
         for (const id of ["s1", "s2"]) {
             assert.deepEqual((await take(id, 2)).all("pruned"), []);
         }
@@ -342,16 +342,16 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
         await host.consoleOk("mv /etc/init.d/ssh /root/ssh.init");
         const original = await host.consoleOk("cat /etc/ssh/sshd_config");
         const pidBefore = (await host.consoleOk("cat /run/sshd.pid")).trim();
-        const snap = (await runOk(host, "snapshot.sh", { SR_SNAPSHOT_ID: "pre", SR_PATHS: "/etc/ssh/sshd_config" })).one("snapshot");
-        const staged = await runOk(host, "stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: withDenyAlice(original) });
-        const swap = await runOk(host, "swap.sh", { SR_STAGED: staged.one("staged") });
+        const snap = (await runOk(host, "host/snapshot.sh", { SR_SNAPSHOT_ID: "pre", SR_PATHS: "/etc/ssh/sshd_config" })).one("snapshot");
+        const staged = await runOk(host, "sshd-config/stage-validate.sh", { SR_SSHD_CONFIG_CONTENT: withDenyAlice(original) });
+        const swap = await runOk(host, "host/swap.sh", { SR_STAGED: staged.one("staged") });
         assert.equal(swap.one("service_manager"), "pidfile");
         assert.equal(swap.one("sshd_service"), "/run/sshd.pid");
         await host.waitForSsh();
         assert.equal((await loginAs(host, "alice")).ok, false, "SIGHUP did not make sshd read the swapped config");
         assert.equal((await host.consoleOk("cat /run/sshd.pid")).trim(), pidBefore, "a reload replaced the listener");
 
-        const restore = await runOk(host, "restore.sh", { SR_SNAPSHOT: snap });
+        const restore = await runOk(host, "host/restore.sh", { SR_SNAPSHOT: snap });
         assert.equal(restore.one("sshd"), "restarted");
         assert.notEqual((await host.consoleOk("cat /run/sshd.pid")).trim(), pidBefore);
         await host.waitForSsh();
@@ -368,7 +368,7 @@ grep -c 'DenyUsers alice' sshd_config || true; iptables -S INPUT; nft list table
  */
 async function armOverDyingSession(host: TestHost, env: Env): Promise<ScriptRun> {
     const keys = await ensureClientKeys();
-    const script = `${bundle("deadman-arm.sh", env)}
+    const script = `${bundle("host/deadman-arm.sh", env)}
 printf 'session=%s\\n' "$(ps -o sid= -p $$ | tr -d ' ')"
 printf 'cgroup=%s\\n' "$(sed -n 's/^0:://p' /proc/$$/cgroup)"
 sleep 60

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { composePhase } from "../../components/host-steps";
-import { hostsAccessConcern } from "../../components/hosts-access";
+import { composePhase } from "../../components/core/compose";
+import { hostsAccessConcern } from "../../components/hosts-access/hosts-access";
 import { injectFault } from "../harness/faults";
 import { ensureClientKeys } from "../harness/lab";
 import { hostsPerTest } from "../harness/per-test";

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { composePhase } from "../../components/host-steps";
-import { selinuxModeConcern } from "../../components/selinux-mode";
+import { composePhase } from "../../components/core/compose";
+import { selinuxModeConcern } from "../../components/selinux-mode/selinux-mode";
 import { hostsPerTest } from "../harness/per-test";
 import { run } from "../harness/exec";
 import { ensureClientKeys } from "../harness/lab";

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
-import type { Concern, ConcernPlan } from "../../components/concern";
-import { composePhase } from "../../components/host-steps";
-import { sshdRuntimeConcern, SshdRuntimeArgs } from "../../components/sshd-runtime";
+import type { Concern, ConcernPlan } from "../../components/core/concern";
+import { composePhase } from "../../components/core/compose";
+import { sshdRuntimeConcern, SshdRuntimeArgs } from "../../components/sshd-runtime/sshd-runtime";
 import { hostsPerTest } from "../harness/per-test";
 import { run } from "../harness/exec";
 import { injectFault } from "../harness/faults";

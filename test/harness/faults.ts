@@ -1,5 +1,5 @@
 import * as net from "net";
-import { shellQuote } from "../../components/sshd/quote";
+import { shellQuote } from "../../components/core/quote";
 import { ExecResult, runOk } from "./exec";
 import { ensureClientKeys, probeBanner, sleep, TestHost, testUsers } from "./lab";
 import { LoginAttempt } from "./ssh";

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import type { Concern, ConcernPlan } from "../../components/concern";
-import { composePhase, Step } from "../../components/host-steps";
+import type { Concern, ConcernPlan } from "../../components/core/concern";
+import { composePhase, Step } from "../../components/core/compose";
 import type { TestHost } from "./lab";
 
 /** Runs one phase on the host through its console, as the pipeline sends it; asserts it succeeded. */

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { describeTarget, runScript } from "../../components/host-command";
+import { describeTarget, runScript } from "../../components/core/transport";
 
 describe("runScript over a console target (run locally, no root)", () => {
     it("sends the script on stdin to /bin/sh, so nothing in it is parsed as a command line", async () => {

@@ -36,7 +36,7 @@ describe("SshAccess concerns", () => {
     });
 
     it("refuses bad input naming the argument", () => {
-        assert.throws(() => sshAccessConcerns({ ...smallest, login: { ...smallest.login, address: "h; rm -rf /" } }), /^SshdConfigError: login\.address: /);
+        assert.throws(() => sshAccessConcerns({ ...smallest, login: { ...smallest.login, address: "h; rm -rf /" } }), /^DeclarationError: login\.address: /);
         assert.throws(() => sshAccessConcerns({ ...smallest, login: { ...smallest.login, privateKey: undefined } }), /verify: has neither/);
         assert.throws(() => sshAccessConcerns({ ...smallest, sshd: { settings: { allowUsers: [] } } }), /allowUsers/);
         assert.throws(() => sshAccessConcerns({ ...smallest, firewall: { allow: ["10.0.0.0/8; reboot"] } }), /allow/);

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { SshdConfig, SshdConfigArgs } from "../../components/sshd-config";
+import { SshdConfig, SshdConfigArgs } from "../../components/sshd-config/sshd-config";
 
 /** Argument checks of the component, with Pulumi's mocks: they fail before any host is contacted. */
 describe("SshdConfig arguments (Pulumi mocks)", () => {

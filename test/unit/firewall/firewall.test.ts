@@ -1,9 +1,9 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { firewallAllowlistConcern, type FirewallAllowlistArgs, richRule } from "../../../components/firewall-allowlist";
-import { parseSource } from "../../../components/hosts-access";
-import { SshdConfigError } from "../../../components/sshd/errors";
+import { firewallAllowlistConcern, type FirewallAllowlistArgs, richRule } from "../../../components/firewall-allowlist/firewall-allowlist";
+import { parseSource } from "../../../components/hosts-access/hosts-access";
+import { DeclarationError } from "../../../components/core/errors";
 
 /**
  * Probe output captured on a Debian 12 test host (iptables 1.8.9 on nf_tables, nft 1.0.6,
@@ -140,7 +140,7 @@ describe("firewallAllowlistConcern: firewalld and validation", () => {
             [{ port: 70000 }, "port"],
             [{ verifyingSource: "192.0.2.9" }, "allow"],
         ] as [Partial<FirewallAllowlistArgs>, string][]) {
-            assert.throws(() => concern(bad), (e: unknown) => e instanceof SshdConfigError && e.argument === arg, JSON.stringify(bad));
+            assert.throws(() => concern(bad), (e: unknown) => e instanceof DeclarationError && e.argument === arg, JSON.stringify(bad));
         }
         concern({ allow: ["198.18.0.0/15"], verifyingSource: src });
     });

@@ -3,8 +3,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import {
     checkAccess, clientPattern, hostsAccessConcern, MARKER, parseRules, parseSource, type HostsAccessArgs,
-} from "../../../components/hosts-access";
-import { SshdConfigError } from "../../../components/sshd/errors";
+} from "../../../components/hosts-access/hosts-access";
+import { DeclarationError } from "../../../components/core/errors";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "fixtures", name), "utf8");
 /** Debian 12's stock files (tcpd 7.6.q-32), copied from the test root: comments only. */
@@ -74,7 +74,7 @@ describe("hostsAccessConcern", () => {
         assert.equal(plan.restartSshd, false);
         assert.deepEqual(plan.paths, ["/etc/hosts.allow", "/etc/hosts.deny"]);
         assert.equal(plan.apply.length, 1);
-        assert.equal(plan.apply[0].script, "hosts-access-apply");
+        assert.equal(plan.apply[0].script, "hosts-access/apply");
         assert.equal(plan.apply[0].env!.SR_HA_COUNT, 1);
         assert.equal(plan.apply[0].env!.SR_HA_PATH_1, "/etc/hosts.allow");
         const allow = contentOf(plan, 1) as string;
@@ -117,9 +117,9 @@ describe("hostsAccessConcern", () => {
 
     it("refuses a declaration that would deny a required source, naming the rule and the fix", () => {
         assert.throws(() => concern({ deny: { kind: "entries", entries: ["sshd: ALL"] } }), (e: unknown) =>
-            e instanceof SshdConfigError && e.argument === "deny" &&
+            e instanceof DeclarationError && e.argument === "deny" &&
             /'sshd : ALL' denies sshd to 198\.51\.100\.7.*Fix: exclude it/.test(e.message));
-        assert.throws(() => concern({ allow: { kind: "content", text: "ALL: ALL: deny\n" } }), /^SshdConfigError|allow: the declared rule/);
+        assert.throws(() => concern({ allow: { kind: "content", text: "ALL: ALL: deny\n" } }), /^DeclarationError|allow: the declared rule/);
         // Excepting the source, or admitting it first, is accepted.
         concern({ deny: { kind: "entries", entries: ["sshd: ALL EXCEPT 198.51.100.7"] } });
         concern({ allow: { kind: "entries", entries: ["sshd: 198.51.100.0/255.255.255.0"] }, deny: { kind: "content", text: "ALL: ALL\n" } });
@@ -134,7 +134,7 @@ describe("hostsAccessConcern", () => {
             [{ allow: { kind: "entries", entries: ["sshd: ALL\nALL: ALL"] } }, "allow.entries[0]"],
             [{ deny: { kind: "entries", entries: ["no colon here"] } }, "deny.entries[0]"],
         ] as [Partial<HostsAccessArgs>, string][]) {
-            assert.throws(() => concern(bad), (e: unknown) => e instanceof SshdConfigError && e.argument === arg, JSON.stringify(bad));
+            assert.throws(() => concern(bad), (e: unknown) => e instanceof DeclarationError && e.argument === arg, JSON.stringify(bad));
         }
     });
 

@@ -4,7 +4,7 @@ import * as path from "path";
 import { policies } from "../../../policies/all";
 import { sshAccessType as accessToken, sshdConfigType as sshdToken } from "../../../policies/declaration";
 import { sshAccessType } from "../../../components/ssh-access";
-import { sshdConfigType } from "../../../components/sshd-config";
+import { sshdConfigType } from "../../../components/sshd-config/sshd-config";
 
 describe("policy pack sshremedy", () => {
     it("validates the components by their own type tokens", () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { parseSelinuxProbe, planSelinux, selinuxModeConcern, SelinuxModeArgs } from "../../../components/selinux-mode";
+import { parseSelinuxProbe, planSelinux, selinuxModeConcern, SelinuxModeArgs } from "../../../components/selinux-mode/selinux-mode";
 
 /** selinux-probe.sh on this machine's Debian test host: no SELinux in the kernel, the Debian config file. */
 const testHost = `selinux=absent
@@ -94,7 +94,7 @@ describe("selinuxModeConcern", () => {
         const off = selinuxModeConcern({ mode: "disabled", relabelUsers: ["alice"] });
         assert.deepEqual(off.declaration,
             { mode: "disabled", disablesSelinux: true, relabelUsers: ["alice"], configPath: "/etc/selinux/config" });
-        assert.deepEqual(off.probe, { script: "selinux-probe", env: { SR_SELINUX_CONFIG: "/etc/selinux/config", SR_USERS: "alice" } });
+        assert.deepEqual(off.probe, { script: "selinux-mode/probe", env: { SR_SELINUX_CONFIG: "/etc/selinux/config", SR_USERS: "alice" } });
     });
 
     it("refuses a mode, user or config path that is not one, naming the argument", () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { parseRuntimeProbe, planRuntime, sshdRuntimeConcern } from "../../../components/sshd-runtime";
+import { parseRuntimeProbe, planRuntime, sshdRuntimeConcern } from "../../../components/sshd-runtime/sshd-runtime";
 
 /** What sshd-runtime-probe.sh printed on a Debian bookworm test host (captured, trimmed). */
 const healthy = `pkg_manager=dpkg
@@ -56,7 +56,7 @@ describe("sshd-runtime plan", () => {
             "/usr/lib/x86_64-linux-gnu/libwrap.so.0",
         ]);
         assert.equal(p.apply.length, 1);
-        assert.equal(p.apply[0].script, "sshd-runtime-apply");
+        assert.equal(p.apply[0].script, "sshd-runtime/apply");
         assert.equal(p.apply[0].env?.SR_ARCHIVES, `${libwrapArchive}\n${pamArchive}`);
         assert.equal(p.apply[0].env?.SR_REINSTALL, "");
         assert.equal(p.apply[0].env?.SR_EXPECT, p.paths.join("\n"));
@@ -124,7 +124,7 @@ describe("sshdRuntimeConcern", () => {
         const c = sshdRuntimeConcern({ sources: [{ path: "/lib/a.so", from: "/mnt/a.so" }] });
         assert.equal(c.name, "sshd-runtime");
         assert.deepEqual(c.probe, {
-            script: "sshd-runtime-probe",
+            script: "sshd-runtime/probe",
             env: { SR_PAM_SERVICE: "/etc/pam.d/sshd", SR_PACKAGE_DIRS: "/var/cache/apt/archives", SR_SOURCES_FROM: "/mnt/a.so" },
         });
         assert.deepEqual(c.declaration, {

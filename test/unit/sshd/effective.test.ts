@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { compareEffective, effectiveChecks, parseSshdT, type SshdSettings } from "../../../components/sshd";
+import { compareEffective, effectiveChecks, parseSshdT, type SshdSettings } from "../../../components/sshd-config";
 import { compliant } from "./fixtures/compliant";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "fixtures", name), "utf8");

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { declaredKeywords, MARKER, neutraliseDropIn, renderManaged, type SshdSettings } from "../../../components/sshd";
+import { declaredKeywords, MARKER, neutraliseDropIn, renderManaged, type SshdSettings } from "../../../components/sshd-config";
 
 /** Debian 12's stock /etc/ssh/sshd_config (openssh-server 1:9.2p1-2), copied from the test root. */
 const debian = fs.readFileSync(path.join(__dirname, "fixtures", "debian-12-sshd_config"), "utf8");

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { shellQuote, sshdValue } from "../../../components/sshd";
+import { shellQuote, sshdValue } from "../../../components/sshd-config";
 
 describe("shellQuote", () => {
     it("wraps a value in single quotes", () => {

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { distroLookupOrder, renderReplace, replaceSettings, type Distro, type SshdSettings } from "../../../components/sshd";
+import { distroLookupOrder, renderReplace, replaceSettings, type Distro, type SshdSettings } from "../../../components/sshd-config";
 
 /** Checked by hand with `sshd -t` on Debian 12 (host keys pointed at a throwaway key). */
 const debianGolden = fs.readFileSync(path.join(__dirname, "fixtures", "replace-debian-12.sshd_config"), "utf8");

@@ -1,11 +1,11 @@
 import * as assert from "node:assert/strict";
-import { isSshdConfigError, type SshdSettings, validateSshdSettings } from "../../../components/sshd";
+import { isDeclarationError, type SshdSettings, validateSshdSettings } from "../../../components/sshd-config";
 import { compliant } from "./fixtures/compliant";
 
 function rejects(patch: Record<string, unknown>, message: string): void {
     const settings = { ...compliant, ...patch } as SshdSettings;
     assert.throws(() => validateSshdSettings(settings), (e: unknown) => {
-        assert.ok(isSshdConfigError(e), `expected SshdConfigError, got ${String(e)}`);
+        assert.ok(isDeclarationError(e), `expected DeclarationError, got ${String(e)}`);
         assert.equal(e.message, message);
         return true;
     });

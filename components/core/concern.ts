@@ -1,5 +1,5 @@
-import type { Step } from "./host-steps";
-import type { EffectiveCheck } from "./sshd/effective";
+import type { Step } from "./compose";
+import type { EffectiveCheck } from "../sshd-config/effective";
 
 /**
  * One part of a host's SSH access path (sshd_config, hosts.allow/deny, the firewall, sshd's

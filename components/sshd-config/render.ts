@@ -3,7 +3,7 @@
  * writes a complete one. Both are pure; every value comes out of validateSshdSettings.
  */
 import { type Distro, distroDefaults, mergeSettings } from "./distro";
-import { SshdConfigError } from "./errors";
+import { DeclarationError } from "../core/errors";
 import { lineKeyword } from "./keywords";
 import { rationale, sectionOf, SECTIONS } from "./rationale";
 import { type SshdDirective, type SshdSettings, validateSshdSettings } from "./validate";
@@ -83,7 +83,7 @@ function planDirective(lines: readonly string[], at: readonly number[], wanted: 
  */
 export function renderManaged(existingText: string, settings: SshdSettings): string {
     if (settings.match !== undefined) {
-        throw new SshdConfigError("match", "is only written in replace mode",
+        throw new DeclarationError("match", "is only written in replace mode",
             "declare Match blocks in replace mode, or keep them in the host's file: managed mode leaves them untouched");
     }
     const { directives } = validateSshdSettings(settings);

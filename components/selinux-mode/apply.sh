@@ -28,11 +28,7 @@ if [ -n "${SR_CONFIG_MODE:-}" ]; then
     else
         { cat -- "$target"; printf 'SELINUX=%s\n' "$SR_CONFIG_MODE"; } >"$new"
     fi
-    chown --reference="$target" -- "$new"
-    chmod --reference="$target" -- "$new"
-    mv -f -- "$new" "$target"
-    # A file made by mktemp carries a temporary file's label, not the config's.
-    ! sr_selinux_enabled || ! command -v restorecon >/dev/null 2>&1 || restorecon -- "$target"
+    sr_install_file "$new" "$target"
     printf 'config=%s\n' "$SR_CONFIG_MODE"
 fi
 

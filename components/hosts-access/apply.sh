@@ -16,10 +16,7 @@ while [ "$n" -lt "$count" ]; do
     n=$((n + 1))
     path=$(printenv "SR_HA_PATH_$n") || sr_die "SR_HA_PATH_$n is not set"
     before=$(printenv "SR_HA_BEFORE_$n") || sr_die "SR_HA_BEFORE_$n is not set"
-    printenv "SR_HA_CONTENT_$n" >/dev/null || sr_die "SR_HA_CONTENT_$n is not set"
-    # $(…) strips trailing newlines: a sentinel keeps them.
-    content=$(printenv "SR_HA_CONTENT_$n"; printf x)
-    content=${content%?x}
+    sr_env_content "SR_HA_CONTENT_$n"
     sr_check_path "SR_HA_PATH_$n" "$path"
     if [ -f "$path" ]; then
         now=$(sha256sum <"$path" | cut -d' ' -f1)
@@ -27,14 +24,7 @@ while [ "$n" -lt "$count" ]; do
         now=absent
     fi
     [ "$now" = "$before" ] || sr_die "$path changed since it was probed (sha256 $now, planned from $before): run again"
-    tmp=$path.sshremedy-new
-    printf '%s' "$content" >"$tmp"
-    if [ -e "$path" ]; then
-        chown -- "$(stat -c %u:%g -- "$path")" "$tmp"
-        chmod -- "$(stat -c %a -- "$path")" "$tmp"
-    else
-        chmod 0644 "$tmp"
-    fi
-    mv -f -- "$tmp" "$path"
+    printf '%s' "$sr_content" >"$path.sshremedy-new"
+    sr_install_file "$path.sshremedy-new" "$path"
     printf 'written=%s\n' "$path"
 done

@@ -1,7 +1,7 @@
-import { lastValue, parseKeyValues } from "./host-steps";
-import { declaredKeywords, neutraliseDropIn, renderManaged, renderReplace } from "./sshd/render";
-import type { Distro } from "./sshd/distro";
-import type { SshdSettings } from "./sshd/validate";
+import { fromBase64, lastValue, lineDiff, parseKeyValues } from "../core/compose";
+import { declaredKeywords, neutraliseDropIn, renderManaged, renderReplace } from "./render";
+import type { Distro } from "./distro";
+import type { SshdSettings } from "./validate";
 
 /** What the probe phase read on a host. */
 export interface SshdProbe {
@@ -14,7 +14,6 @@ export interface SshdProbe {
     readonly badLines: readonly { readonly line: number; readonly message: string }[];
 }
 
-const fromB64 = (s: string) => Buffer.from(s, "base64").toString("utf8");
 
 export function parseProbe(stdout: string): SshdProbe {
     const kv = parseKeyValues(stdout);
@@ -23,13 +22,13 @@ export function parseProbe(stdout: string): SshdProbe {
         throw new Error(`probe printed no config= line: ${stdout.slice(0, 200)}`);
     }
     return {
-        config: config === "absent" ? null : fromB64(config),
+        config: config === "absent" ? null : fromBase64(config),
         dropIns: kv.filter(([k]) => k === "dropin").map(([, v]) => {
             const [p, t = ""] = v.split(" ");
-            return { path: fromB64(p), text: fromB64(t) };
+            return { path: fromBase64(p), text: fromBase64(t) };
         }),
         sshdActive: lastValue(kv, "sshd_active") === "yes",
-        badLines: fromB64(lastValue(kv, "sshd_t") ?? "").split("\n").flatMap((l) => {
+        badLines: fromBase64(lastValue(kv, "sshd_t") ?? "").split("\n").flatMap((l) => {
             const m = /: line (\d+): (.*)$/.exec(l);
             return m ? [{ line: Number(m[1]), message: m[2] }] : [];
         }),
@@ -74,17 +73,6 @@ export function planSshd(probe: SshdProbe, settings: SshdSettings, mode: SshdMod
 }
 
 /** Lines only in `before` as `- line`, then lines only in `after` as `+ line`. */
-export function lineDiff(before: string, after: string): string[] {
-    const a = before.split("\n");
-    const b = after.split("\n");
-    const inA = new Set(a);
-    const inB = new Set(b);
-    return [
-        ...a.filter((l) => !inB.has(l) && l.trim() !== "").map((l) => `- ${l}`),
-        ...b.filter((l) => !inA.has(l) && l.trim() !== "").map((l) => `+ ${l}`),
-    ];
-}
-
 export function withoutBadLines(text: string, bad: SshdProbe["badLines"]): string {
     if (bad.length === 0) {
         return text;

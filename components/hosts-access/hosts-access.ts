@@ -1,9 +1,8 @@
 import * as crypto from "crypto";
-import type { Concern, ConcernPlan } from "./concern";
-import { lastValue, parseKeyValues, type Step } from "./host-steps";
-import { SshdConfigError } from "./sshd/errors";
-import { type IpAddress, isNetworkAddress, parseIp } from "./sshd/ip";
-import { lineDiff } from "./sshd-plan";
+import type { Concern, ConcernPlan } from "../core/concern";
+import { fromBase64, lastValue, lineDiff, parseKeyValues, type Step } from "../core/compose";
+import { DeclarationError } from "../core/errors";
+import { type IpAddress, isNetworkAddress, parseIp } from "../core/ip";
 
 /**
  * HostsAccess: /etc/hosts.allow and /etc/hosts.deny (hosts_access(5)), read by sshd where it is
@@ -244,14 +243,13 @@ export interface HostsProbe {
     readonly libwrap: "yes" | "no" | "unknown";
 }
 
-const fromB64 = (s: string) => Buffer.from(s, "base64").toString("utf8");
 
 export function parseHostsProbe(stdout: string): HostsProbe {
     const kv = parseKeyValues(stdout);
     const file = (key: string) => {
         const v = lastValue(kv, key);
         if (v === undefined) throw new Error(`hosts-access probe printed no ${key}= line: ${stdout.slice(0, 200)}`);
-        return v === "absent" ? null : fromB64(v);
+        return v === "absent" ? null : fromBase64(v);
     };
     const libwrap = lastValue(kv, "sshd_libwrap");
     return { allow: file("allow"), deny: file("deny"), libwrap: libwrap === "yes" || libwrap === "no" ? libwrap : "unknown" };
@@ -266,22 +264,22 @@ interface Checked {
 
 function validate(args: HostsAccessArgs): Checked {
     if (args.sshSources.length === 0) {
-        throw new SshdConfigError("sshSources", "is empty", "list at least the address the verifying login comes from");
+        throw new DeclarationError("sshSources", "is empty", "list at least the address the verifying login comes from");
     }
     const sources = args.sshSources.map((s, i) => parseSource(s) ?? (() => {
-        throw new SshdConfigError(`sshSources[${i}]`, `'${s}' is not an IP address or CIDR with its host bits zero`,
+        throw new DeclarationError(`sshSources[${i}]`, `'${s}' is not an IP address or CIDR with its host bits zero`,
             "write it as 198.51.100.7, 10.0.0.0/8 or 2001:db8::/32");
     })());
     const daemon = args.daemon ?? "sshd";
     if (!/^[A-Za-z0-9._-]+$/.test(daemon)) {
-        throw new SshdConfigError("daemon", `'${daemon}' is not a daemon process name`, "give sshd's process name, e.g. sshd");
+        throw new DeclarationError("daemon", `'${daemon}' is not a daemon process name`, "give sshd's process name, e.g. sshd");
     }
     for (const which of ["allow", "deny"] as const) {
         const d = args[which];
         if (d?.kind === "entries") {
             d.entries.forEach((e, i) => {
                 if (/[\r\n]/.test(e) || e.trim().startsWith("#") || splitFields(e).length < 2) {
-                    throw new SshdConfigError(`${which}.entries[${i}]`, `'${e}' is not one hosts_access(5) rule`,
+                    throw new DeclarationError(`${which}.entries[${i}]`, `'${e}' is not one hosts_access(5) rule`,
                         "write one `daemon_list : client_list [: options]` rule per entry, without line breaks");
                 }
             });
@@ -292,7 +290,7 @@ function validate(args: HostsAccessArgs): Checked {
         const c = checkAccess(declared(args.allow), declared(args.deny), daemon, src);
         if (c.verdict === "denied") {
             const b = c.blockers[c.blockers.length - 1];
-            throw new SshdConfigError(b.file, `the declared rule '${b.rule.daemons.join(" ")} : ${b.rule.clients.join(" ")}' denies ${daemon} to ${src.text}, which must log in`,
+            throw new DeclarationError(b.file, `the declared rule '${b.rule.daemons.join(" ")} : ${b.rule.clients.join(" ")}' denies ${daemon} to ${src.text}, which must log in`,
                 `exclude it (e.g. '... EXCEPT ${clientPattern(src)}') or admit ${daemon}: ${clientPattern(src)} in hosts.allow`);
         }
     }
@@ -331,7 +329,7 @@ export function planHostsAccess(probe: HostsProbe, c: Checked): ConcernPlan & { 
         env[`SR_HA_BEFORE_${i + 1}`] = f.before === null ? "absent" : crypto.createHash("sha256").update(f.before).digest("hex");
         env[`SR_HA_CONTENT_${i + 1}`] = f.after;
     });
-    const apply: Step[] = files.length ? [{ script: "hosts-access-apply", env }] : [];
+    const apply: Step[] = files.length ? [{ script: "hosts-access/apply", env }] : [];
     return {
         pending: files.length > 0, drift, paths: [ALLOW_PATH, DENY_PATH], apply, restartSshd: false, allowText, denyText,
     };
@@ -341,7 +339,7 @@ export function hostsAccessConcern(args: HostsAccessArgs): Concern {
     const checked = validate(args);
     return {
         name: "hosts-access",
-        probe: { script: "hosts-access-probe" },
+        probe: { script: "hosts-access/probe" },
         plan: (out) => planHostsAccess(parseHostsProbe(out), checked),
         declaration: { sshSources: args.sshSources, daemon: checked.daemon, allow: args.allow ?? null, deny: args.deny ?? null },
     };

@@ -9,7 +9,6 @@
 # then sshd_active=yes|no and the service_manager= / sshd_service= lines of sr_sshd_describe.
 set -eu
 target=${SR_SSHD_CONFIG_TARGET:-/etc/ssh/sshd_config}
-sr_b64() { base64 | tr -d '\n'; }
 if [ -f "$target" ]; then
     printf 'config=%s\n' "$(sr_b64 <"$target")"
     # Include takes globs, relative to /etc/ssh (sshd_config(5)); the glob is expanded on purpose.

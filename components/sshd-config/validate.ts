@@ -2,9 +2,9 @@
  * The one validation path for sshd settings: every value that reaches sshd_config is checked
  * here and comes out as the exact token to write. Nothing else builds sshd_config text from input.
  */
-import { SshdConfigError } from "./errors";
+import { DeclarationError } from "../core/errors";
 import { ALIASES, RAW_REFUSED, allowedInMatch, canonicalKeyword } from "./keywords";
-import { sshdValue } from "./quote";
+import { sshdValue } from "../core/quote";
 import * as v from "./values";
 
 export type PermitRootLogin = "yes" | "no" | "prohibit-password" | "forced-commands-only";
@@ -110,7 +110,7 @@ type Field = Exclude<keyof SshdSettings, "extra" | "match">;
 
 function nonEmpty(value: unknown, argument: string, fix: string): readonly unknown[] {
     const items = v.list(value, argument);
-    if (items.length === 0) throw new SshdConfigError(argument, "is an empty list", fix);
+    if (items.length === 0) throw new DeclarationError(argument, "is an empty list", fix);
     return items;
 }
 
@@ -119,7 +119,7 @@ function userList(kind: "allow" | "deny", check: (x: unknown, arg: string) => st
         if (value === null || (kind === "deny" && Array.isArray(value) && value.length === 0)) return [];
         const items = v.list(value, arg);
         if (items.length === 0) {
-            throw new SshdConfigError(arg, "is an empty list, which would admit nobody",
+            throw new DeclarationError(arg, "is an empty list, which would admit nobody",
                 `list at least one pattern, or set ${arg} to null to remove the directive and admit everyone`);
         }
         return [items.map((item, i) => check(item, `${arg}[${i}]`)).join(" ")];
@@ -135,7 +135,7 @@ function methodLists(value: unknown, arg: string): string[] {
         if (token === "any" && lists.length === 1) return token;
         const bad = token.split(",").find((method) => !METHODS.test(method));
         if (bad !== undefined) {
-            throw new SshdConfigError(`${arg}[${i}]`, `"${bad}" is not an authentication method`,
+            throw new DeclarationError(`${arg}[${i}]`, `"${bad}" is not an authentication method`,
                 'join methods from publickey, password, keyboard-interactive, hostbased, gssapi-with-mic with commas, or give ["any"] alone');
         }
         return token;
@@ -193,7 +193,7 @@ function typedDirectives(settings: Record<string, unknown>, prefix: string, allo
     for (const key of Object.keys(settings)) {
         if (!allowed(key)) {
             const where = prefix === "" ? "" : " in a Match block";
-            throw new SshdConfigError(`${prefix}${key}`, `is not a setting this module accepts${where}`,
+            throw new DeclarationError(`${prefix}${key}`, `is not a setting this module accepts${where}`,
                 prefix === "" ? "check the spelling, or pass other sshd_config keywords through extra"
                     : "set it globally; sshd_config(5) lists the keywords a Match block accepts");
         }
@@ -206,7 +206,7 @@ function typedDirectives(settings: Record<string, unknown>, prefix: string, allo
 
 function extraDirectives(extra: unknown, arg: string, inMatch: boolean): SshdDirective[] {
     if (typeof extra !== "object" || extra === null || Array.isArray(extra)) {
-        throw new SshdConfigError(arg, "is not an object", 'give keyword → value pairs such as { X11Forwarding: "no" }');
+        throw new DeclarationError(arg, "is not an object", 'give keyword → value pairs such as { X11Forwarding: "no" }');
     }
     const seen = new Map<string, string>();
     const out: SshdDirective[] = [];
@@ -216,19 +216,19 @@ function extraDirectives(extra: unknown, arg: string, inMatch: boolean): SshdDir
         const keyword = canonicalKeyword(key);
         const refused = RAW_REFUSED.get(lower);
         const typed = TYPED_KEYWORDS.get(lower) ?? TYPED_KEYWORDS.get(ALIASES.get(lower)?.toLowerCase() ?? "");
-        if (refused) throw new SshdConfigError(a, `is refused: ${refused}`, `remove ${a}`);
-        if (typed) throw new SshdConfigError(a, `duplicates the typed argument ${typed}`, `set ${typed} instead and remove ${a}`);
+        if (refused) throw new DeclarationError(a, `is refused: ${refused}`, `remove ${a}`);
+        if (typed) throw new DeclarationError(a, `duplicates the typed argument ${typed}`, `set ${typed} instead and remove ${a}`);
         if (ALIASES.has(lower)) {
-            throw new SshdConfigError(a, `is an old alias of ${ALIASES.get(lower)}`, `use ${arg}.${ALIASES.get(lower)}`);
+            throw new DeclarationError(a, `is an old alias of ${ALIASES.get(lower)}`, `use ${arg}.${ALIASES.get(lower)}`);
         }
         if (keyword === undefined) {
-            throw new SshdConfigError(a, "is not an sshd_config keyword OpenSSH 9.x knows", "check the spelling against sshd_config(5)");
+            throw new DeclarationError(a, "is not an sshd_config keyword OpenSSH 9.x knows", "check the spelling against sshd_config(5)");
         }
         if (seen.has(lower)) {
-            throw new SshdConfigError(a, `duplicates ${arg}.${seen.get(lower)} (keywords are case-insensitive)`, "keep one of them");
+            throw new DeclarationError(a, `duplicates ${arg}.${seen.get(lower)} (keywords are case-insensitive)`, "keep one of them");
         }
         if (inMatch && !allowedInMatch(keyword)) {
-            throw new SshdConfigError(a, "is not allowed in a Match block", "set it globally; sshd_config(5) lists the keywords a Match block accepts");
+            throw new DeclarationError(a, "is not allowed in a Match block", "set it globally; sshd_config(5) lists the keywords a Match block accepts");
         }
         seen.set(lower, key);
         const args = typeof value === "string" ? [value] : nonEmpty(value, a, "give a string or a non-empty list of arguments");
@@ -243,7 +243,7 @@ function crossCheck(s: SshdSettings): void {
     s.listenAddress?.forEach((item, i) => {
         const parsed = v.listenAddress(item, `listenAddress[${i}]`);
         if (family !== undefined && parsed.family !== family) {
-            throw new SshdConfigError(`listenAddress[${i}]`,
+            throw new DeclarationError(`listenAddress[${i}]`,
                 `"${item}" is an IPv${parsed.family} address but addressFamily is "${s.addressFamily}", so sshd fails to start ("bad addr or host")`,
                 'remove the address or set addressFamily to "any"');
         }
@@ -256,7 +256,7 @@ function crossCheck(s: SshdSettings): void {
     s.authenticationMethods?.forEach((methods, i) => {
         for (const [method, enabled, field] of disabled) {
             if (enabled === false && methods.split(",").some((m) => m.split(":")[0] === method)) {
-                throw new SshdConfigError(`authenticationMethods[${i}]`,
+                throw new DeclarationError(`authenticationMethods[${i}]`,
                     `"${methods}" requires ${method} but ${field} is false, so no login can complete this list`,
                     `set ${field} to true or drop ${method} from the list`);
             }
@@ -267,7 +267,7 @@ function crossCheck(s: SshdSettings): void {
 function matchUser(value: unknown, arg: string): string {
     const token = v.userPattern(value, arg);
     if (token.includes("@")) {
-        throw new SshdConfigError(arg, `"${token}" has an @host part, which Match User does not take`, "move the host to the address or host criterion");
+        throw new DeclarationError(arg, `"${token}" has an @host part, which Match User does not take`, "move the host to the address or host criterion");
     }
     return token;
 }
@@ -279,7 +279,7 @@ function hostCriterion(value: unknown, arg: string): string {
 
 function matchCondition(criteria: unknown, arg: string): string {
     if (typeof criteria !== "object" || criteria === null) {
-        throw new SshdConfigError(arg, "is missing", "give at least one of user, group, host, address, localAddress, localPort");
+        throw new DeclarationError(arg, "is missing", "give at least one of user, group, host, address, localAddress, localPort");
     }
     const c = criteria as Record<string, unknown>;
     const parts: Array<[string, string, (x: unknown, a: string) => string]> = [
@@ -293,18 +293,18 @@ function matchCondition(criteria: unknown, arg: string): string {
     const known = new Set(parts.map(([field]) => field));
     const unknown = Object.keys(c).find((key) => !known.has(key));
     if (unknown !== undefined) {
-        throw new SshdConfigError(`${arg}.${unknown}`, "is not a Match criterion this module writes", "use user, group, host, address, localAddress or localPort");
+        throw new DeclarationError(`${arg}.${unknown}`, "is not a Match criterion this module writes", "use user, group, host, address, localAddress or localPort");
     }
     const written = parts.filter(([field]) => c[field] !== undefined).map(([field, word, check]) =>
         `${word} ${nonEmpty(c[field], `${arg}.${field}`, "list at least one pattern or omit the criterion")
             .map((x, i) => check(x, `${arg}.${field}[${i}]`)).join(",")}`);
     if (written.length === 0) {
-        throw new SshdConfigError(arg, "has no criteria", "give at least one of user, group, host, address, localAddress, localPort");
+        throw new DeclarationError(arg, "has no criteria", "give at least one of user, group, host, address, localAddress, localPort");
     }
     return written.join(" ");
 }
 
-/** Validates settings and returns the directives to write; throws SshdConfigError naming the argument and the fix. */
+/** Validates settings and returns the directives to write; throws DeclarationError naming the argument and the fix. */
 export function validateSshdSettings(settings: SshdSettings): ValidatedSshd {
     const s = settings as unknown as Record<string, unknown>;
     const directives = typedDirectives(s, "", (key) => key === "match" || key === "extra" || TYPED_FIELD_NAMES.has(key));

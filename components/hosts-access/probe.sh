@@ -14,7 +14,7 @@ for pair in "allow $allow" "deny $deny"; do
     key=${pair%% *}
     file=${pair#* }
     if [ -f "$file" ]; then
-        printf '%s=%s\n' "$key" "$(base64 <"$file" | tr -d '\n')"
+        printf '%s=%s\n' "$key" "$(sr_b64 <"$file")"
     else
         printf '%s=absent\n' "$key"
     fi

@@ -12,7 +12,6 @@
 # failban_dropin=<base64 or "absent">, persist=<4|6> <path> <base64> for each iptables rules file,
 # nft_conf=<path> <base64>, nft_include=<base64 or "absent">.
 set -eu
-sr_b64() { base64 | tr -d '\n'; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
 if have iptables-save; then

@@ -14,22 +14,14 @@ sr_check_count_or_zero() { case $1 in '' | *[!0-9]*) sr_die "SR_FILE_COUNT must 
 sr_check_count_or_zero "$count"
 while [ "$n" -lt "$count" ]; do
     n=$((n + 1))
-    # Numbered parameters are read by name with printenv: no eval; $(…) strips only trailing newlines,
-    # so a sentinel keeps them.
+    # Numbered parameters are read by name with printenv: no eval.
     path=$(printenv "SR_FILE_PATH_$n") || sr_die "SR_FILE_PATH_$n is not set"
-    printenv "SR_FILE_CONTENT_$n" >/dev/null || sr_die "SR_FILE_CONTENT_$n is not set"
-    content=$(printenv "SR_FILE_CONTENT_$n"; printf x)
-    content=${content%?x}
+    sr_env_content "SR_FILE_CONTENT_$n"
     sr_check_path "SR_FILE_PATH_$n" "$path"
-    if [ -f "$path" ] && [ "$(cat -- "$path"; printf x)" = "${content}x" ]; then
+    if [ -f "$path" ] && [ "$(cat -- "$path"; printf x)" = "${sr_content}x" ]; then
         continue
     fi
-    tmp="$path.sshremedy-new"
-    printf '%s' "$content" >"$tmp"
-    if [ -e "$path" ]; then
-        chown -- "$(stat -c %u:%g -- "$path")" "$tmp"
-        chmod -- "$(stat -c %a -- "$path")" "$tmp"
-    fi
-    mv -f -- "$tmp" "$path"
+    printf '%s' "$sr_content" >"$path.sshremedy-new"
+    sr_install_file "$path.sshremedy-new" "$path"
     printf 'written=%s\n' "$path"
 done

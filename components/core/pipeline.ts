@@ -1,9 +1,9 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { Concern, ConcernPlan } from "./concern";
-import { CommandTarget, CommandTargetInput, describeTarget, runScript } from "./host-command";
-import { composePhase, lastValue, parseKeyValues, scriptText, splitByStep, Step } from "./host-steps";
-import { compareEffective, EffectiveCheck, parseSshdT } from "./sshd/effective";
+import { CommandTarget, CommandTargetInput, describeTarget, runScript } from "./transport";
+import { composePhase, lastValue, parseKeyValues, scriptText, splitByStep, Step } from "./compose";
+import { compareEffective, EffectiveCheck, parseSshdT } from "../sshd-config/effective";
 
 /**
  * The lockout-proof pipeline for one host, shared by every component: probe (program time, one
@@ -207,14 +207,14 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
     const snapshot = new PipelineStep(phaseProvider, `${name}-snapshot`, {
         ...common,
         phase: plan.apply((p) => composePhase([{
-            script: "snapshot",
+            script: "host/snapshot",
             env: { SR_SNAPSHOT_ID: `${desiredHash}-${Date.now().toString(36)}`, SR_PATHS: p.paths.join("\n"), SR_KEEP: args.snapshotsKept },
         }])),
     }, { parent });
     const snapshotPath = snapshot.result.apply((r) => r?.snapshot);
     const restore = snapshotPath.apply((snap) => composePhase([
-        { script: "deadman-disarm", env: { SR_DEADMAN_ID: deadmanId }, optional: true },
-        { script: "restore", env: { SR_SNAPSHOT: snap ?? "" } },
+        { script: "host/deadman-disarm", env: { SR_DEADMAN_ID: deadmanId }, optional: true },
+        { script: "host/restore", env: { SR_SNAPSHOT: snap ?? "" } },
     ]));
 
     const apply = new PipelineStep(phaseProvider, `${name}-apply`, {
@@ -222,17 +222,17 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         onFailure: restore,
         phase: pulumi.all([plan, snapshotPath]).apply(([p, snap]) => {
             const steps: Step[] = [{
-                script: "deadman-arm",
+                script: "host/deadman-arm",
                 env: {
                     SR_DEADMAN_ID: deadmanId, SR_SNAPSHOT: snap ?? "", SR_WINDOW: args.deadmanWindowSec,
-                    SR_RESTORE_SCRIPT: scriptText("restore"), SR_LIB_SCRIPT: scriptText("lib"),
+                    SR_RESTORE_SCRIPT: scriptText("host/restore"), SR_LIB_SCRIPT: scriptText("host/lib"),
                 },
             }];
             for (const c of args.concerns) {
                 steps.push(...p.plans[c.name].apply.map((s) => ({ ...s, label: s.label ?? `${c.name}:${s.script}` })));
             }
             const restart = Object.values(p.plans).some((x) => x.restartSshd);
-            steps.push({ script: "sshd-restart", env: { SR_RESTART: restart ? "yes" : "no" } });
+            steps.push({ script: "host/sshd-restart", env: { SR_RESTART: restart ? "yes" : "no" } });
             return composePhase(steps);
         }),
     }, { parent, dependsOn: [snapshot] });
@@ -246,8 +246,8 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         login,
         checks: plan.apply((p) => Object.values(p.plans).flatMap((x) => [...(x.effective ?? [])])),
         disarm: composePhase([
-            { script: "effective", env: { SR_CHECK_CONNECTION: "__SR_CHECK_CONNECTION__" } },
-            { script: "deadman-disarm", env: { SR_DEADMAN_ID: deadmanId } },
+            { script: "host/effective", env: { SR_CHECK_CONNECTION: "__SR_CHECK_CONNECTION__" } },
+            { script: "host/deadman-disarm", env: { SR_DEADMAN_ID: deadmanId } },
         ]),
         restore,
     }, { parent, dependsOn: [apply] });

@@ -1,4 +1,4 @@
-import { SshdConfigError } from "./errors";
+import { DeclarationError } from "./errors";
 
 /**
  * The one way a value reaches a shell: POSIX single quotes, inside which the shell interprets
@@ -7,7 +7,7 @@ import { SshdConfigError } from "./errors";
  */
 export function shellQuote(value: string, argument = "value"): string {
     if (value.includes("\0")) {
-        throw new SshdConfigError(argument, "contains a NUL byte, which no shell argument can carry", "remove the NUL byte");
+        throw new DeclarationError(argument, "contains a NUL byte, which no shell argument can carry", "remove the NUL byte");
     }
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
@@ -29,7 +29,7 @@ export interface SshdValueOptions {
  */
 export function sshdValue(value: string, argument = "value", options: SshdValueOptions = {}): string {
     const refuse = (problem: string, fix: string): never => {
-        throw new SshdConfigError(argument, problem, fix);
+        throw new DeclarationError(argument, problem, fix);
     };
     if (value.length === 0) refuse("is empty", "give a non-empty value or omit the argument");
     if (value.includes("\0")) refuse("contains a NUL byte", "remove the NUL byte");

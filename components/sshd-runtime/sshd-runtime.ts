@@ -1,6 +1,6 @@
 import * as path from "path";
-import type { Concern, ConcernPlan } from "./concern";
-import { parseKeyValues, Step } from "./host-steps";
+import type { Concern, ConcernPlan } from "../core/concern";
+import { parseKeyValues, Step } from "../core/compose";
 
 /** A known-good copy of a file sshd needs, already on the host (a mounted rescue disk, a backup). */
 export interface RuntimeSource {
@@ -146,7 +146,7 @@ export function planRuntime(probe: RuntimeProbe, args: SshdRuntimeArgs = {}): Co
     const pending = drift.length > 0;
     return {
         pending, drift, paths: [...paths],
-        apply: pending ? [{ script: "sshd-runtime-apply", env }] : [],
+        apply: pending ? [{ script: "sshd-runtime/apply", env }] : [],
         restartSshd: pending,
     };
 }
@@ -168,7 +168,7 @@ export function sshdRuntimeConcern(args: SshdRuntimeArgs = {}): Concern {
     packageDirs.forEach((d, i) => checkPath(`packageDirs[${i}]`, d));
     checkPath("pamService", pamService);
     const probe: Step = {
-        script: "sshd-runtime-probe",
+        script: "sshd-runtime/probe",
         env: {
             SR_PAM_SERVICE: pamService,
             SR_PACKAGE_DIRS: packageDirs.join("\n"),

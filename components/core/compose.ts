@@ -1,27 +1,29 @@
 import * as fs from "fs";
 import * as path from "path";
-import { shellQuote } from "./sshd/quote";
+import { shellQuote } from "./quote";
 
 /**
- * Host scripts live in components/scripts as files of their own. A phase of the pipeline is one
+ * Host scripts are files of their own beside the TypeScript that sends them: the host library
+ * (lib.sh and the pipeline's own steps) in components/host, each concern's in its folder. A phase of the pipeline is one
  * text sent to `/bin/sh -s` (one round trip): the shared lib.sh once, then each step in a subshell
  * of its own after its parameters as quoted `SR_*` assignments, so a step's `exit` ends only that
  * step and a failing step stops the phase.
  */
 
-/** The base name of a script file in components/scripts (without `.sh`). */
+/** A script file under components/ as `<folder>/<name>` without `.sh`: `host/snapshot`, `hosts-access/probe`. */
 export type HostScript = string;
 
-const scriptDir = path.join(__dirname, "scripts");
+/** components/ in the source tree and dist/components in the package: the scripts ship beside the code. */
+const componentsDir = path.join(__dirname, "..");
 const cache = new Map<string, string>();
 
 export function scriptText(name: HostScript): string {
     let text = cache.get(name);
     if (text === undefined) {
-        if (!/^[a-z0-9-]+$/.test(name)) {
-            throw new Error(`internal: host script name ${name} is not kebab-case`);
+        if (!/^[a-z0-9-]+\/[a-z0-9-]+$/.test(name)) {
+            throw new Error(`internal: host script ${name} is not <folder>/<kebab-case name>`);
         }
-        text = fs.readFileSync(path.join(scriptDir, `${name}.sh`), "utf8");
+        text = fs.readFileSync(path.join(componentsDir, `${name}.sh`), "utf8");
         cache.set(name, text);
     }
     return text;
@@ -67,7 +69,7 @@ export function composePhase(steps: readonly Step[]): string {
         s.optional ? "" : `[ "$sr_rc" -eq 0 ] || { printf 'failed_step=%s\\n' ${shellQuote(s.label ?? s.script)}; exit "$sr_rc"; }`,
         s.label === undefined ? "" : `printf 'step_end=%s\\n' ${shellQuote(s.label)}`,
     ].join("\n"));
-    return ["set -u", scriptText("lib"), "set +e", ...body].join("\n");
+    return ["set -u", scriptText("host/lib"), "set +e", ...body].join("\n");
 }
 
 /** The `key=value` lines a phase printed, in order (a key may repeat). */
@@ -110,4 +112,21 @@ export function splitByStep(stdout: string): Map<string, string> {
         }
     }
     return out;
+}
+
+/** Probes print file contents base64-encoded on one line (`sr_b64` in lib.sh). */
+export function fromBase64(text: string): string {
+    return Buffer.from(text, "base64").toString("utf8");
+}
+
+/** Lines removed (`- …`) and added (`+ …`), blank lines ignored: what `pulumi preview` shows as drift. */
+export function lineDiff(before: string, after: string): string[] {
+    const a = before.split("\n");
+    const b = after.split("\n");
+    const inA = new Set(a);
+    const inB = new Set(b);
+    return [
+        ...a.filter((l) => !inB.has(l) && l.trim() !== "").map((l) => `- ${l}`),
+        ...b.filter((l) => !inA.has(l) && l.trim() !== "").map((l) => `+ ${l}`),
+    ];
 }

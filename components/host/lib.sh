@@ -56,6 +56,47 @@ sr_selinux_enabled() {
     command -v getenforce >/dev/null 2>&1 && [ "$(getenforce 2>/dev/null)" != Disabled ]
 }
 
+# Standard input base64-encoded on one line: how probes print file contents (fromBase64 reads it).
+sr_b64() {
+    base64 | tr -d '\n'
+}
+
+# The exact value of environment variable $1, trailing newlines kept, in sr_content (read by name
+# with printenv: no eval; $(…) strips trailing newlines, so a sentinel keeps them).
+sr_env_content() {
+    printenv "$1" >/dev/null || sr_die "$1 is not set"
+    sr_content=$(printenv "$1"; printf x)
+    sr_content=${sr_content%?x}
+}
+
+# Puts the new file $1 in place of $2 with one rename (same file system): $2's owner, mode and
+# SELinux label when $2 exists, else mode $3 (default 644) and the label policy gives; the data
+# is on disk before the rename makes it live.
+sr_install_file() {
+    if [ -e "$2" ]; then
+        chown -- "$(stat -c %u:%g -- "$2")" "$1"
+        chmod -- "$(stat -c %a -- "$2")" "$1"
+        ! sr_selinux_enabled || chcon --reference="$2" -- "$1"
+        sr_existed=yes
+    else
+        chmod -- "${3:-644}" "$1"
+        sr_existed=no
+    fi
+    sync -- "$1" 2>/dev/null || sync
+    mv -f -- "$1" "$2"
+    if [ "$sr_existed" = no ] && sr_selinux_enabled && command -v restorecon >/dev/null 2>&1; then
+        restorecon -- "$2"
+    fi
+}
+
+# Writes the content of environment variable $1 to file $2 through a temp file beside it.
+sr_write_env() {
+    sr_env_content "$1"
+    mkdir -p -- "$(dirname -- "$2")"
+    printf '%s' "$sr_content" >"$2.sshremedy-new"
+    sr_install_file "$2.sshremedy-new" "$2"
+}
+
 sr_sshd_bin() {
     if command -v sshd 2>/dev/null; then
         return 0

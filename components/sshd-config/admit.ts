@@ -1,5 +1,5 @@
-import { lineKeyword } from "./sshd/keywords";
-import type { SshdSettings } from "./sshd/validate";
+import { lineKeyword } from "./keywords";
+import type { SshdSettings } from "./validate";
 
 /** The login that must get in: the verifying user and method. */
 export interface AdmitLogin {

@@ -1,8 +1,8 @@
-import type { Concern, ConcernPlan } from "./concern";
-import { lastValue, parseKeyValues, type Step } from "./host-steps";
-import { hostBits, parseSource, type Source } from "./hosts-access";
-import { SshdConfigError } from "./sshd/errors";
-import { parseIp } from "./sshd/ip";
+import type { Concern, ConcernPlan } from "../core/concern";
+import { fromBase64, lastValue, parseKeyValues, type Step } from "../core/compose";
+import { hostBits, parseSource, type Source } from "../hosts-access/hosts-access";
+import { DeclarationError } from "../core/errors";
+import { parseIp } from "../core/ip";
 
 /**
  * FirewallAllowlist: the SSH port open to declared sources on every firewall the host runs,
@@ -223,7 +223,6 @@ export interface FirewallProbe {
     readonly nftInclude: string | null;
 }
 
-const b64 = (s: string) => Buffer.from(s, "base64").toString("utf8");
 
 export function parseFirewallProbe(stdout: string): FirewallProbe {
     const kv = parseKeyValues(stdout);
@@ -239,18 +238,18 @@ export function parseFirewallProbe(stdout: string): FirewallProbe {
     const include = one("nft_include");
     return {
         iptables: ipt as FirewallProbe["iptables"],
-        iptablesSave: Object.fromEntries(all("iptables_save").map(([v, text]) => [v, b64(text ?? "")])),
-        nftJson: nft ? JSON.parse(b64(nft)) : undefined,
+        iptablesSave: Object.fromEntries(all("iptables_save").map(([v, text]) => [v, fromBase64(text ?? "")])),
+        nftJson: nft ? JSON.parse(fromBase64(nft)) : undefined,
         firewalld: one("firewalld") ?? "absent",
-        firewalldMissing: all("firewalld_missing").map(([zone, where, rule]) => ({ zone, where, rule: b64(rule) })),
+        firewalldMissing: all("firewalld_missing").map(([zone, where, rule]) => ({ zone, where, rule: fromBase64(rule) })),
         fail2ban: one("failban") ?? "absent",
         f2bJails: all("failban_jail").map(([j]) => j),
         f2bBanned: all("failban_banned").map(([jail, ip]) => ({ jail, ip })),
         f2bIgnore: ignore,
-        f2bDropin: dropin === undefined ? undefined : dropin === "absent" ? null : b64(dropin),
-        persist: all("persist").map(([v, path, text]) => ({ v: Number(v) as 4 | 6, path, text: b64(text ?? "") })),
-        nftConf: conf && { path: conf[0], text: b64(conf[1] ?? "") },
-        nftInclude: include === undefined || include === "absent" ? null : b64(include),
+        f2bDropin: dropin === undefined ? undefined : dropin === "absent" ? null : fromBase64(dropin),
+        persist: all("persist").map(([v, path, text]) => ({ v: Number(v) as 4 | 6, path, text: fromBase64(text ?? "") })),
+        nftConf: conf && { path: conf[0], text: fromBase64(conf[1] ?? "") },
+        nftInclude: include === undefined || include === "absent" ? null : fromBase64(include),
     };
 }
 
@@ -391,30 +390,30 @@ export function planFirewall(probe: FirewallProbe, c: Checked): ConcernPlan & { 
     }
 
     const all = [...ops, ...late];
-    const apply: Step[] = all.length ? [{ script: "firewall-apply", env: { SR_FW_OPS: all.join("\n"), ...env } }] : [];
+    const apply: Step[] = all.length ? [{ script: "firewall-allowlist/apply", env: { SR_FW_OPS: all.join("\n"), ...env } }] : [];
     return { pending: all.length > 0, drift, paths: [...paths], apply, restartSshd: false, ops: all };
 }
 
 function validate(args: FirewallAllowlistArgs): Checked {
     if (args.allow.length === 0) {
-        throw new SshdConfigError("allow", "is empty", "list at least the address the verifying login comes from");
+        throw new DeclarationError("allow", "is empty", "list at least the address the verifying login comes from");
     }
     const sources = args.allow.map((text, i) => {
         const s = /^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(text) ? parseSource(text) : undefined;
         if (!s) {
-            throw new SshdConfigError(`allow[${i}]`, `'${text}' is not an IP address or CIDR with its host bits zero`,
+            throw new DeclarationError(`allow[${i}]`, `'${text}' is not an IP address or CIDR with its host bits zero`,
                 "write it as 198.51.100.7, 10.0.0.0/8 or 2001:db8::/32");
         }
         return s;
     });
     const port = args.port ?? 22;
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        throw new SshdConfigError("port", `${port} is not a TCP port`, "give sshd's port, 1-65535");
+        throw new DeclarationError("port", `${port} is not a TCP port`, "give sshd's port, 1-65535");
     }
     if (args.verifyingSource !== undefined) {
         const v = parseSource(args.verifyingSource);
         if (!v || !sources.some((s) => within(v, s) === YES)) {
-            throw new SshdConfigError("allow", `does not include the verifying source ${args.verifyingSource}`,
+            throw new DeclarationError("allow", `does not include the verifying source ${args.verifyingSource}`,
                 `add '${args.verifyingSource}' (or a CIDR that holds it) to allow`);
         }
     }
@@ -425,7 +424,7 @@ export function firewallAllowlistConcern(args: FirewallAllowlistArgs): Concern {
     const checked = validate(args);
     return {
         name: "firewall-allowlist",
-        probe: { script: "firewall-probe", env: { SR_FWD_RULES: checked.sources.map((s) => richRule(s, checked.port)).join("\n") } },
+        probe: { script: "firewall-allowlist/probe", env: { SR_FWD_RULES: checked.sources.map((s) => richRule(s, checked.port)).join("\n") } },
         plan: (out) => planFirewall(parseFirewallProbe(out), checked),
         declaration: { allow: args.allow, port: checked.port, verifyingSource: args.verifyingSource ?? null },
     };

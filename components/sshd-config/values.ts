@@ -2,12 +2,12 @@
  * Checks for single values, each returning the token to write into sshd_config. Every check
  * runs the value through `sshdValue` first, then applies the grammar sshd_config(5) gives it.
  */
-import { SshdConfigError } from "./errors";
-import { formatIp, isNetworkAddress, networkAddress, parseIp } from "./ip";
-import { sshdValue } from "./quote";
+import { DeclarationError } from "../core/errors";
+import { formatIp, isNetworkAddress, networkAddress, parseIp } from "../core/ip";
+import { sshdValue } from "../core/quote";
 
 function fail(argument: string, problem: string, fix: string): never {
-    throw new SshdConfigError(argument, problem, fix);
+    throw new DeclarationError(argument, problem, fix);
 }
 
 export function text(value: unknown, argument: string): string {

@@ -1,7 +1,7 @@
 /** The pure core of the SshdConfig component: validation, quoting, rendering and effective-value checks. */
-export { SshdConfigError, isSshdConfigError } from "./errors";
-export { shellQuote, sshdValue } from "./quote";
-export type { SshdValueOptions } from "./quote";
+export { DeclarationError, isDeclarationError } from "../core/errors";
+export { shellQuote, sshdValue } from "../core/quote";
+export type { SshdValueOptions } from "../core/quote";
 export { validateSshdSettings } from "./validate";
 export type {
     AddressFamily, PermitRootLogin, SshdDirective, SshdMatchBlock, SshdMatchCriteria, SshdMatchSection,

@@ -1,5 +1,5 @@
-import type { Concern, ConcernPlan } from "./concern";
-import { lastValue, parseKeyValues, Step } from "./host-steps";
+import type { Concern, ConcernPlan } from "../core/concern";
+import { lastValue, parseKeyValues, Step } from "../core/compose";
 
 export type SelinuxMode = "enforcing" | "permissive" | "disabled";
 
@@ -102,7 +102,7 @@ export function planSelinux(probe: SelinuxProbe, args: SelinuxModeArgs = {}): Co
     }
 
     const pending = drift.length > 0;
-    return { pending, drift, paths, apply: pending ? [{ script: "selinux-apply", env }] : [], restartSshd: false };
+    return { pending, drift, paths, apply: pending ? [{ script: "selinux-mode/apply", env }] : [], restartSshd: false };
 }
 
 /** SELinux in the declared mode, and the declared users' ~/.ssh relabelled rather than SELinux turned off. */
@@ -121,7 +121,7 @@ export function selinuxModeConcern(args: SelinuxModeArgs = {}): Concern {
             throw new Error(`selinux: relabelUsers[${i}] is not a user name: got ${JSON.stringify(u)}`);
         }
     });
-    const probe: Step = { script: "selinux-probe", env: { SR_SELINUX_CONFIG: configPath, SR_USERS: users.join("\n") } };
+    const probe: Step = { script: "selinux-mode/probe", env: { SR_SELINUX_CONFIG: configPath, SR_USERS: users.join("\n") } };
     return {
         name: "selinux-mode",
         probe,

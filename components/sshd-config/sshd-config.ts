@@ -1,15 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Concern } from "./concern";
-import type { CommandTargetInput } from "./host-command";
-import { hostPipeline, VerifyLoginArgs } from "./pipeline";
-import { lastValue, parseKeyValues } from "./host-steps";
-import { admitSettings } from "./sshd-admit";
-import { planSshd, parseProbe, SshdMode } from "./sshd-plan";
-import { effectiveChecks } from "./sshd/effective";
-import { SshdConfigError } from "./sshd/errors";
-import { validateSshdSettings, SshdSettings } from "./sshd/validate";
+import type { Concern } from "../core/concern";
+import type { CommandTargetInput } from "../core/transport";
+import { hostPipeline, VerifyLoginArgs } from "../core/pipeline";
+import { lastValue, parseKeyValues } from "../core/compose";
+import { admitSettings } from "./admit";
+import { planSshd, parseProbe, SshdMode } from "./plan";
+import { effectiveChecks } from "./effective";
+import { DeclarationError } from "../core/errors";
+import { validateSshdSettings, SshdSettings } from "./validate";
 
-export type { VerifyLoginArgs } from "./pipeline";
+export type { VerifyLoginArgs } from "../core/pipeline";
 
 export const sshdConfigType = "sshremedy:index:SshdConfig";
 
@@ -47,7 +47,7 @@ export function sshdConfigConcern(d: SshdConfigDeclaration, admit?: { user: stri
     return {
         name: "sshd-config",
         declaration: { settings: d.settings, mode, configPath, admit: admit ?? null },
-        probe: { script: "probe", env: { SR_SSHD_CONFIG_TARGET: configPath, ...(admit ? { SR_LOGIN_USER: admit.user } : {}) } },
+        probe: { script: "sshd-config/probe", env: { SR_SSHD_CONFIG_TARGET: configPath, ...(admit ? { SR_LOGIN_USER: admit.user } : {}) } },
         plan(out) {
             const probe = parseProbe(out);
             const kv = parseKeyValues(out);
@@ -74,10 +74,10 @@ export function sshdConfigConcern(d: SshdConfigDeclaration, admit?: { user: stri
                 restartSshd: fileChanges.length > 0,
                 effective: effectiveChecks(settings),
                 apply: fileChanges.length === 0 ? [] : [
-                    { script: "stage-validate", env: { SR_SSHD_CONFIG_TARGET: configPath, SR_STAGE_DIR: stageDir, SR_SSHD_CONFIG_CONTENT: p.config } },
-                    { script: "write-files", env },
+                    { script: "sshd-config/stage-validate", env: { SR_SSHD_CONFIG_TARGET: configPath, SR_STAGE_DIR: stageDir, SR_SSHD_CONFIG_CONTENT: p.config } },
+                    { script: "host/write-files", env },
                     // The pipeline restarts sshd once, after every concern's change.
-                    { script: "swap", env: { SR_STAGED: `${stageDir}/sshd_config`, SR_TARGET: configPath, SR_SSHD_ACTION: "none" } },
+                    { script: "host/swap", env: { SR_STAGED: `${stageDir}/sshd_config`, SR_TARGET: configPath, SR_SSHD_ACTION: "none" } },
                 ],
             };
         },
@@ -124,19 +124,19 @@ export class SshdConfig extends pulumi.ComponentResource {
 /** The pipeline arguments every component shares, checked the same way. */
 export function validatePipelineArgs(a: { verify: VerifyLoginArgs; deadmanWindowSec?: number; snapshotsKept?: number }): void {
     if (a.verify.privateKey === undefined && a.verify.password === undefined) {
-        throw new SshdConfigError("verify", "has neither privateKey nor password", "give the verifying login's key or password (as a secret)");
+        throw new DeclarationError("verify", "has neither privateKey nor password", "give the verifying login's key or password (as a secret)");
     }
     if (!/^[a-z_][a-z0-9_.-]*$/i.test(a.verify.user)) {
-        throw new SshdConfigError("verify.user", `'${a.verify.user}' is not a user name`, "use the login name of the account that must get in");
+        throw new DeclarationError("verify.user", `'${a.verify.user}' is not a user name`, "use the login name of the account that must get in");
     }
     const w = a.deadmanWindowSec;
     if (w !== undefined && (!Number.isInteger(w) || w < 10 || w > 3600)) {
-        throw new SshdConfigError("deadmanWindowSec", `${w} is not a whole number of seconds from 10 to 3600`,
+        throw new DeclarationError("deadmanWindowSec", `${w} is not a whole number of seconds from 10 to 3600`,
             "give the host enough time to restart sshd and be verified, e.g. 60");
     }
     const k = a.snapshotsKept;
     if (k !== undefined && (!Number.isInteger(k) || k < 1 || k > 100)) {
-        throw new SshdConfigError("snapshotsKept", `${k} is not a whole number from 1 to 100`, "keep at least the snapshot of the last change, e.g. 5");
+        throw new DeclarationError("snapshotsKept", `${k} is not a whole number from 1 to 100`, "keep at least the snapshot of the last change, e.g. 5");
     }
 }
 
@@ -146,7 +146,7 @@ function validateArgs(args: SshdConfigArgs, resource: pulumi.Resource): void {
         validateSshdSettings(args.settings);
         validatePipelineArgs(args);
         if (args.configPath !== undefined && !/^\/[A-Za-z0-9._/-]+$/.test(args.configPath)) {
-            throw new SshdConfigError("configPath", `'${args.configPath}' is not an absolute path of plain characters`, "e.g. /etc/ssh/sshd_config");
+            throw new DeclarationError("configPath", `'${args.configPath}' is not an absolute path of plain characters`, "e.g. /etc/ssh/sshd_config");
         }
     } catch (e) {
         throw new pulumi.ResourceError(e instanceof Error ? e.message : String(e), resource);

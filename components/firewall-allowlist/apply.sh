@@ -29,16 +29,6 @@ check_cidr() {
 check_port() {
     case $1 in '' | 0* | *[!0-9]*) sr_die "not a port: '$1'" ;; esac
 }
-# Content of environment variable $1 to file $2 through a temp file beside it and one rename.
-write_env() {
-    mkdir -p -- "$(dirname -- "$2")"
-    printenv "$1" >/dev/null || sr_die "$1 is not set"
-    # $(…) strips trailing newlines: a sentinel keeps them.
-    sr_content=$(printenv "$1"; printf x)
-    printf '%s' "${sr_content%?x}" >"$2.sshremedy-new"
-    [ ! -e "$2" ] || chmod -- "$(stat -c %a -- "$2")" "$2.sshremedy-new"
-    mv -f -- "$2.sshremedy-new" "$2"
-}
 # The source as nft prints it: a single address without its /32 or /128.
 nft_addr() {
     case $1 in */32 | */128) printf '%s\n' "${1%/*}" ;; *) printf '%s\n' "$1" ;; esac
@@ -50,7 +40,7 @@ printf '%s\n' "${SR_FW_OPS:-}" | while IFS= read -r line; do
     # shellcheck disable=SC2086 # fields split on purpose; globbing is off
     set -- $line
     case $1 in
-        f2b-dropin) write_env SR_F2B_DROPIN /etc/fail2ban/jail.d/sshremedy.local ;;
+        f2b-dropin) sr_write_env SR_F2B_DROPIN /etc/fail2ban/jail.d/sshremedy.local ;;
         f2b-reload) fail2ban-client reload >&2 ;;
         unban)
             check_name jail "$2" && check_cidr "$3"
@@ -79,12 +69,11 @@ printf '%s\n' "${SR_FW_OPS:-}" | while IFS= read -r line; do
         ipt-persist)
             sr_check_path "ipt-persist file" "$3"
             case $2 in 4) iptables-save >"$3.sshremedy-new" ;; 6) ip6tables-save >"$3.sshremedy-new" ;; *) sr_die "bad ip version '$2'" ;; esac
-            chmod -- "$(stat -c %a -- "$3")" "$3.sshremedy-new"
-            mv -f -- "$3.sshremedy-new" "$3"
+            sr_install_file "$3.sshremedy-new" "$3"
             ;;
         nft-persist)
             sr_check_path "nft-persist conf" "$2"
-            write_env SR_NFT_INCLUDE "$nft_include"
+            sr_write_env SR_NFT_INCLUDE "$nft_include"
             grep -qxF "include \"$nft_include\"" "$2" || printf '\n# sshremedy: accepts for the SSH port (firewall-allowlist)\ninclude "%s"\n' "$nft_include" >>"$2"
             ;;
         firewalld)

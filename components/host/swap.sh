@@ -21,37 +21,17 @@ real=$(readlink -f -- "$target") || sr_die "cannot resolve $target"
 sr_same_fs "$staged" "$real" ||
     sr_die "$staged is not on the file system of $real: it cannot be renamed into place atomically"
 
-existed=no
-if [ -e "$real" ]; then
-    existed=yes
-    owner=$(stat -c %u:%g -- "$real")
-    mode=$(stat -c %a -- "$real")
-else
-    owner=0:0
-    mode=644
-fi
-
-if [ "$existed" = yes ] && cmp -s -- "$staged" "$real"; then
+if [ -e "$real" ] && cmp -s -- "$staged" "$real"; then
     rm -f -- "$staged"
     changed=no
 else
-    chown -- "$owner" "$staged"
-    chmod -- "$mode" "$staged"
-    if sr_selinux_enabled && [ "$existed" = yes ]; then
-        chcon --reference="$real" -- "$staged"
-    fi
-    # The data must be on disk before the rename makes it the live file.
-    sync -- "$staged" 2>/dev/null || sync
-    mv -f -- "$staged" "$real"
-    if sr_selinux_enabled && [ "$existed" = no ] && command -v restorecon >/dev/null 2>&1; then
-        restorecon -- "$real"
-    fi
+    sr_install_file "$staged" "$real"
     changed=yes
 fi
 case ${staged%/*} in
     */.sshremedy-stage*) rmdir -- "${staged%/*}" 2>/dev/null || true ;;
 esac
-printf 'target=%s\nchanged=%s\nowner=%s\nmode=%s\n' "$real" "$changed" "$owner" "$mode"
+printf 'target=%s\nchanged=%s\nowner=%s\nmode=%s\n' "$real" "$changed" "$(stat -c %u:%g -- "$real")" "$(stat -c %a -- "$real")"
 
 sr_sshd_describe
 [ "$changed" = yes ] || action=none
