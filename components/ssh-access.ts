@@ -1,122 +1,106 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Concern } from "./core/concern";
-import { firewallAllowlistConcern } from "./firewall-allowlist/firewall-allowlist";
-import type { CommandTargetInput } from "./core/transport";
-import { hostsAccessConcern, HostsAccessArgs } from "./hosts-access/hosts-access";
+import { DeclarationError, validatedAs } from "./core/errors";
 import { hostPipeline } from "./core/pipeline";
+import type { CommandTargetInput } from "./core/transport";
+import {
+    AccessArgs, atEdge, checkCommandPrefix, checkKept, checkKnownNow, checkSource, checkWindow, isKnownNow, LoginArgs, loginFields,
+    offlinePreviewDefault, ResolvedLogin, resolveLogin, resolveSpec,
+} from "./declaration";
+import { firewallAllowlistConcern } from "./firewall-allowlist/firewall-allowlist";
+import { hostsAccessConcern, HostsAccessArgs } from "./hosts-access/hosts-access";
 import { selinuxModeConcern, SelinuxModeArgs } from "./selinux-mode/selinux-mode";
-import { sshdConfigConcern, SshdConfigDeclaration, validatePipelineArgs } from "./sshd-config/sshd-config";
-import { sshdRuntimeConcern, SshdRuntimeArgs } from "./sshd-runtime/sshd-runtime";
-import { DeclarationError } from "./core/errors";
+import { sshdConfigConcern, SshdConfigDeclaration } from "./sshd-config/sshd-config";
 import { validateSshdSettings } from "./sshd-config/validate";
+import { sshdRuntimeConcern, SshdRuntimeArgs } from "./sshd-runtime/sshd-runtime";
+
+export type { AccessArgs, LoginArgs } from "./declaration";
 
 export const sshAccessType = "sshremedy:index:SshAccess";
 
-/** The login that must work once `pulumi up` is done: who, how, from where. */
-export interface LoginArgs {
-    /** The host's address for SSH (the verifying login goes there). */
-    readonly address: string;
-    readonly user: string;
-    /** Key login (a Pulumi secret). Either this or `password`. */
-    readonly privateKey?: pulumi.Input<string>;
-    /** Password login (a Pulumi secret): turns password authentication on, explicitly. */
-    readonly password?: pulumi.Input<string>;
-    /**
-     * Addresses or CIDRs the login comes from (the machine running Pulumi, a bastion, the office):
-     * hosts.allow and the firewall admit them. Defaults to none beyond what the host already admits.
-     */
-    readonly sources?: readonly string[];
+/** hosts.allow / hosts.deny as SshAccess takes them: the login's sources are the ones to admit. */
+export type HostsAccessDeclaration = Omit<HostsAccessArgs, "sshSources">;
+
+/** The SSH port's allowlist on the host firewall. */
+export interface FirewallDeclaration {
+    /** Addresses or CIDRs that must reach sshd's port. Defaults to `login.sources`. */
+    readonly allow?: pulumi.Input<readonly pulumi.Input<string>[]>;
 }
 
-export interface SshAccessArgs {
-    /** How the repair reaches the host: `ssh` while it still admits you, or an out-of-band `console`. */
-    readonly target: pulumi.Input<CommandTargetInput>;
-    readonly login: LoginArgs;
+export interface SshAccessArgs extends AccessArgs {
     /** sshd_config beyond what the login needs. Defaults to the host's file, changed only as far as the login needs. */
     readonly sshd?: Partial<SshdConfigDeclaration>;
     /** hosts.allow / hosts.deny. Defaults to admitting `login.sources` where a rule would refuse them. false: not managed. */
-    readonly hostsAccess?: Omit<HostsAccessArgs, "sshSources"> | false;
+    readonly hostsAccess?: HostsAccessDeclaration | false;
     /** The SSH port's allowlist on the host firewall. Defaults to `login.sources`. false: not managed. */
-    readonly firewall?: { readonly allow?: readonly string[] } | false;
+    readonly firewall?: FirewallDeclaration | false;
     /** SELinux mode and labels. Defaults to enforcing where the host runs SELinux, and ~/.ssh of the login relabelled. */
     readonly selinux?: SelinuxModeArgs | false;
-    /** sshd's libraries, PAM modules, host keys. Defaults to repairing from the host's own package cache. false: not managed. */
+    /** sshd's libraries, PAM modules, host keys. Defaults to repairing from the host's package cache. false: not managed. */
     readonly runtime?: SshdRuntimeArgs | false;
-    /** One dead-man window around the whole change. Defaults to 60 s. */
-    readonly deadmanWindowSec?: number;
-    /** Defaults to 5. */
-    readonly snapshotsKept?: number;
 }
+
+/** The concerns a component of this file manages, in the order that keeps the current path open longest. */
+type ConcernName = "firewall-allowlist" | "hosts-access" | "selinux-mode" | "sshd-runtime" | "sshd-config";
+const ALL: readonly ConcernName[] = ["firewall-allowlist", "hosts-access", "selinux-mode", "sshd-runtime", "sshd-config"];
+
+/** SshAccessArgs with every value known: what the concerns are built from. */
+export type KnownSshAccessArgs = Omit<SshAccessArgs, "login" | "firewall" | "target"> & {
+    readonly login: Omit<LoginArgs, "address" | "user" | "port" | "sources" | "hostKey"> & {
+        readonly address: string; readonly user: string; readonly port?: number; readonly sources?: readonly string[]; readonly hostKey?: string;
+    };
+    readonly firewall?: { readonly allow?: readonly string[] } | false;
+};
 
 /**
- * The whole SSH access path of one host, in the order that keeps the current path open longest:
- * firewall, hosts.allow/deny, SELinux labels, sshd's runtime, sshd_config, then one sshd restart,
- * one fresh login to verify, all inside one snapshot and one dead-man window.
+ * The concerns of one host, every argument checked; throws a DeclarationError naming the
+ * argument as the user wrote it. `only` restricts them to one concern (the single-concern components).
  */
-export class SshAccess extends pulumi.ComponentResource {
-    /** What was out of line when this run probed the host (empty on a converged host). */
-    readonly drift: pulumi.Output<string[]>;
-    /** The concerns this run changed. */
-    readonly changed: pulumi.Output<string[]>;
-    readonly snapshot: pulumi.Output<string | undefined>;
-    readonly verifiedAt: pulumi.Output<string | undefined>;
-
-    constructor(name: string, args: SshAccessArgs, opts?: pulumi.ComponentResourceOptions) {
-        // The declaration travels as the component's inputs, so policy packs can judge it
-        // (keys and passwords stay out of it: only which method the login uses).
-        super(sshAccessType, name, declarationInputs(args), opts);
-        let concerns: Concern[];
-        try {
-            concerns = sshAccessConcerns(args);
-        } catch (e) {
-            throw new pulumi.ResourceError(e instanceof Error ? e.message : String(e), this);
-        }
-        const port = args.sshd?.settings?.port ?? 22;
-        const out = hostPipeline(this, name, {
-            target: args.target,
-            concerns,
-            verify: { host: args.login.address, port, user: args.login.user, privateKey: args.login.privateKey, password: args.login.password },
-            deadmanWindowSec: args.deadmanWindowSec ?? 60,
-            snapshotsKept: args.snapshotsKept ?? 5,
-        });
-        this.drift = out.drift;
-        this.changed = out.pendingConcerns;
-        this.snapshot = out.snapshot;
-        this.verifiedAt = out.verifiedAt;
-        this.registerOutputs({ drift: this.drift, changed: this.changed, snapshot: this.snapshot, verifiedAt: this.verifiedAt });
-    }
+export function sshAccessConcerns(args: KnownSshAccessArgs, only: readonly ConcernName[] = ALL): Concern[] {
+    return buildAccess(args, only).concerns;
 }
 
-/** The concerns of one host, validated; throws naming the argument on bad input. */
-export function sshAccessConcerns(args: SshAccessArgs): Concern[] {
-    const login = args.login;
-    validatePipelineArgs({ verify: { host: login.address, user: login.user, privateKey: login.privateKey, password: login.password },
-        deadmanWindowSec: args.deadmanWindowSec, snapshotsKept: args.snapshotsKept });
-    if (!/^[0-9a-fA-F.:]+$/.test(login.address)) {
-        throw new DeclarationError("login.address", `'${login.address}' is not an IP address`, "give the address the login connects to");
-    }
+function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { concerns: Concern[]; login: ResolvedLogin } {
+    checkWindow("deadmanWindowSec", args.deadmanWindowSec);
+    checkKept("snapshotsKept", args.snapshotsKept);
     const settings = args.sshd?.settings ?? {};
-    validateSshdSettings(settings);
-    const sources = [...(login.sources ?? [])];
-    const method = login.privateKey !== undefined ? "key" : "password";
+    validatedAs((h) => `sshd.settings.${h}`, () => validateSshdSettings(settings));
+    const login = resolveLogin(args.login, settings.port ?? 22);
+    if (settings.port !== undefined && args.login.port !== undefined && settings.port !== login.port) {
+        throw new DeclarationError("login.port", `${login.port} differs from sshd.settings.port ${settings.port}`,
+            "give the port sshd listens on in one of the two, or the same in both");
+    }
+    const fwAllow = args.firewall === false ? undefined : args.firewall?.allow;
+    fwAllow?.forEach((s, i) => checkSource(`firewall.allow[${i}]`, s));
+    const sources = [...login.sources];
     const concerns: Concern[] = [];
-    if (args.firewall !== false && (args.firewall?.allow ?? sources).length > 0) {
-        concerns.push(firewallAllowlistConcern({ allow: args.firewall?.allow ?? sources, verifyingSource: sources[0], port: settings.port ?? 22 }));
+    const wanted = (c: ConcernName) => only.includes(c);
+    if (wanted("firewall-allowlist") && args.firewall !== false && (fwAllow ?? sources).length > 0) {
+        concerns.push(validatedAs((h) => (h === "allow" ? (fwAllow ? "firewall.allow" : "login.sources") : h === "port" ? "login.port" : h),
+            () => firewallAllowlistConcern({ allow: fwAllow ?? sources, verifyingSource: sources[0], port: login.port })));
     }
-    if (args.hostsAccess !== false && sources.length > 0) {
-        concerns.push(hostsAccessConcern({ ...(args.hostsAccess || {}), sshSources: sources }));
+    if (wanted("hosts-access") && args.hostsAccess !== false && sources.length > 0) {
+        concerns.push(validatedAs((h) => (h === "sshSources" ? "login.sources" : `hostsAccess.${h}`),
+            () => hostsAccessConcern({ ...(args.hostsAccess || {}), sshSources: sources })));
     }
-    if (args.selinux !== false) {
-        concerns.push(selinuxModeConcern({ relabelUsers: [login.user], ...(args.selinux || {}) }));
+    if (wanted("selinux-mode") && args.selinux !== false) {
+        concerns.push(validatedAs((h) => `selinux.${h}`, () => selinuxModeConcern({ relabelUsers: [login.user], ...(args.selinux || {}) })));
     }
-    if (args.runtime !== false) {
-        concerns.push(sshdRuntimeConcern(args.runtime || {}));
+    if (wanted("sshd-runtime") && args.runtime !== false) {
+        concerns.push(validatedAs((h) => `runtime.${h}`, () => sshdRuntimeConcern(args.runtime || {})));
     }
-    concerns.push(sshdConfigConcern({ ...args.sshd, settings }, { user: login.user, method, address: login.address }));
-    return concerns;
+    if (wanted("sshd-config")) {
+        concerns.push(validatedAs((h) => `sshd.${h}`, () => sshdConfigConcern({ ...args.sshd, settings },
+            { user: login.user, method: login.method, address: login.address })));
+    }
+    if (concerns.length === 0) {
+        throw new DeclarationError(only.length === 1 ? "login.sources" : "login", `leaves nothing for ${only.join(", ")} to manage`,
+            "declare the sources the login comes from, or use SshAccess");
+    }
+    return { concerns, login };
 }
 
-/** What a policy pack sees of an SshAccess: the whole declaration, secrets reduced to the method. */
+/** What a policy pack sees of a component of this file: the whole declaration, secrets reduced to the method. */
 export function declarationInputs(args: SshAccessArgs): pulumi.Inputs {
     const { privateKey, password, ...login } = args.login;
     return {
@@ -132,4 +116,106 @@ export function declarationInputs(args: SshAccessArgs): pulumi.Inputs {
         deadmanWindowSec: args.deadmanWindowSec ?? 60,
         snapshotsKept: args.snapshotsKept ?? 5,
     };
+}
+
+/**
+ * The component behind SshAccess and the single-concern components: the declaration checked at
+ * its edge, then one host pipeline with the chosen concerns.
+ */
+abstract class AccessComponent extends pulumi.ComponentResource {
+    /** What was out of line when this run probed the host (empty on a converged host). */
+    readonly drift: pulumi.Output<string[]>;
+    /** The concerns this run changed. */
+    readonly changed: pulumi.Output<string[]>;
+    /** The on-host snapshot taken before the last change. */
+    readonly snapshot: pulumi.Output<string | undefined>;
+    /** When the declared login last succeeded after a change. */
+    readonly verifiedAt: pulumi.Output<string | undefined>;
+    /** The host keys the pipeline accepts for this host: pinned, or recorded on the first run. */
+    readonly hostKeys: pulumi.Output<string[]>;
+
+    protected constructor(type: string, name: string, args: SshAccessArgs, only: readonly ConcernName[], opts?: pulumi.ComponentResourceOptions) {
+        // The declaration travels as the component's inputs, so policy packs can judge it
+        // (keys and passwords stay out of it: only which method the login uses).
+        super(type, name, declarationInputs(args), opts);
+        const prefix = args.declarationPath;
+        const t = args.target as CommandTargetInput;
+        // What may come from other resources is checked now where it is known now.
+        atEdge(this, prefix, () => {
+            checkKnownNow([...loginFields(args.login), ["firewall.allow", args.firewall ? args.firewall.allow : undefined, checkSource]]);
+            const argv = !pulumi.Output.isInstance(t) && "prefix" in t ? t.prefix : undefined;
+            if (argv !== undefined && isKnownNow(argv)) {
+                checkCommandPrefix("target.prefix", argv);
+            }
+        });
+        const l = args.login;
+        const spec = resolveSpec(this, prefix, {
+            address: l.address, user: l.user, port: l.port, sources: l.sources, hostKey: l.hostKey,
+            allow: args.firewall ? args.firewall.allow : undefined,
+        }, (v) => buildAccess({
+            ...args,
+            login: { ...l, address: v.address as string, user: v.user as string, port: v.port as number | undefined,
+                sources: v.sources as string[] | undefined, hostKey: v.hostKey as string | undefined },
+            firewall: args.firewall === false ? false : args.firewall && { allow: v.allow as string[] | undefined },
+        }, only));
+        const out = hostPipeline(this, name, {
+            target: args.target as pulumi.Input<CommandTargetInput>,
+            spec,
+            privateKey: l.privateKey,
+            password: l.password,
+            deadmanWindowSec: args.deadmanWindowSec ?? 60,
+            snapshotsKept: args.snapshotsKept ?? 5,
+            offlinePreview: offlinePreviewDefault(args.offlinePreview),
+        });
+        this.drift = out.drift;
+        this.changed = out.pendingConcerns;
+        this.snapshot = out.snapshot;
+        this.verifiedAt = out.verifiedAt;
+        this.hostKeys = out.hostKeys;
+        this.registerOutputs({ drift: this.drift, changed: this.changed, snapshot: this.snapshot, verifiedAt: this.verifiedAt, hostKeys: this.hostKeys });
+    }
+}
+
+/**
+ * The whole SSH access path of one host, in the order that keeps the current path open longest:
+ * firewall, hosts.allow/deny, SELinux labels, sshd's runtime, sshd_config, then one sshd restart,
+ * one fresh login to verify, all inside one snapshot and one dead-man window.
+ */
+export class SshAccess extends AccessComponent {
+    constructor(name: string, args: SshAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(sshAccessType, name, args, ALL, opts);
+    }
+}
+
+export type HostsAccessComponentArgs = AccessArgs & Pick<SshAccessArgs, "hostsAccess">;
+export type FirewallAllowlistComponentArgs = AccessArgs & Pick<SshAccessArgs, "firewall">;
+export type SelinuxModeComponentArgs = AccessArgs & Pick<SshAccessArgs, "selinux">;
+export type SshdRuntimeComponentArgs = AccessArgs & Pick<SshAccessArgs, "runtime">;
+
+/** hosts.allow / hosts.deny alone, through the same pipeline: `login.sources` admitted [S6]. */
+export class HostsAccess extends AccessComponent {
+    constructor(name: string, args: HostsAccessComponentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("sshremedy:index:HostsAccess", name, args, ["hosts-access"], opts);
+    }
+}
+
+/** The host firewall's allowlist for the SSH port alone, through the same pipeline [S7]. */
+export class FirewallAllowlist extends AccessComponent {
+    constructor(name: string, args: FirewallAllowlistComponentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("sshremedy:index:FirewallAllowlist", name, args, ["firewall-allowlist"], opts);
+    }
+}
+
+/** SELinux mode and the login's labels alone, through the same pipeline [S9]. */
+export class SelinuxMode extends AccessComponent {
+    constructor(name: string, args: SelinuxModeComponentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("sshremedy:index:SelinuxMode", name, args, ["selinux-mode"], opts);
+    }
+}
+
+/** sshd's libraries, PAM modules and host keys alone, through the same pipeline [S12, S13]. */
+export class SshdRuntime extends AccessComponent {
+    constructor(name: string, args: SshdRuntimeComponentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("sshremedy:index:SshdRuntime", name, args, ["sshd-runtime"], opts);
+    }
 }

@@ -7,7 +7,8 @@ import type { ResourceValidationArgs } from "@pulumi/policy";
  */
 export const sshAccessType = "sshremedy:index:SshAccess";
 export const sshdConfigType = "sshremedy:index:SshdConfig";
-export const dynamicType = "pulumi-nodejs:dynamic:Resource";
+/** A HostCommand (components/core/transport.ts): a raw script the policies can still judge. */
+export const hostCommandType = "pulumi-nodejs:dynamic/sshremedy:HostCommand";
 
 type Props = Record<string, unknown>;
 

@@ -1,4 +1,5 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
+import { hostCommandType } from "./declaration";
 
 /**
  * A HostCommand over ssh should pin the host's key: without `hostKey` the first key presented
@@ -10,7 +11,7 @@ export const requireHostKeyForSshHostCommand: ResourceValidationPolicy = {
     description: "Scripts sent over ssh go only to a host whose public key is pinned (target.hostKey).",
     enforcementLevel: "advisory",
     validateResource: (args, reportViolation) => {
-        if (args.type !== "pulumi-nodejs:dynamic:Resource") {
+        if (args.type !== hostCommandType) {
             return;
         }
         const target = args.props.target as { kind?: string; host?: string; hostKey?: string } | undefined;

@@ -1,5 +1,5 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { dynamicType, loginView } from "./declaration";
+import { hostCommandType, loginView } from "./declaration";
 
 const WRITERS = /^(sed|tee|cp|mv|install|rm|ln|truncate|chmod|chown|touch|mkdir|rmdir)$/;
 
@@ -43,7 +43,7 @@ export const requireSnapshotBeforeChange: ResourceValidationPolicy = {
             return;
         }
         const create = args.props.create;
-        if (args.type !== dynamicType || typeof create !== "string") return;
+        if (args.type !== hostCommandType || typeof create !== "string") return;
         const path = sshPathWritten(create);
         if (path !== undefined) {
             reportViolation(`${args.name}: this HostCommand's create script writes ${path} with no snapshot and no dead-man revert before it; `

@@ -52,6 +52,14 @@ function assignments(env: Readonly<Record<string, string | number>>): string {
     }).join("\n");
 }
 
+/**
+ * A composed phase with parameters set for all of its steps, for values known only when the
+ * phase is sent (the verifying connection, which only the login shows); same quoting as composePhase.
+ */
+export function withParameters(env: Readonly<Record<string, string | number>>, phase: string): string {
+    return `${assignments(env)}\n${phase}`;
+}
+
 /** One phase: the steps in order, stopping at the first that fails. */
 export function composePhase(steps: readonly Step[]): string {
     // lib.sh is defined once; every step's subshell inherits its functions and variables.

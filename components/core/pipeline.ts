@@ -2,36 +2,51 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { Concern, ConcernPlan } from "./concern";
 import { CommandTarget, CommandTargetInput, describeTarget, runScript } from "./transport";
-import { composePhase, lastValue, parseKeyValues, scriptText, splitByStep, Step } from "./compose";
+import { composePhase, lastValue, parseKeyValues, scriptText, splitByStep, Step, withParameters } from "./compose";
 import { compareEffective, EffectiveCheck, parseSshdT } from "../sshd-config/effective";
 
 /**
  * The lockout-proof pipeline for one host, shared by every component: probe (program time, one
- * round trip, also in preview) → `<name>-snapshot` → `<name>-apply` (dead-man armed first, then
- * each concern's steps, sshd restarted last) → `<name>-verify` (a fresh login from this machine,
- * sshd's effective values, disarm). Each resource is one round trip.
+ * round trip; in preview too unless the preview is offline) → `<name>-host-key` (the host's keys
+ * are the ones recorded or pinned, else nothing changes) → `<name>-snapshot` → `<name>-apply`
+ * (dead-man armed first, then each concern's steps, sshd restarted last) → `<name>-verify` (a
+ * fresh login from this machine against the pinned keys, sshd's effective values, disarm).
+ * Each step is one round trip at most.
  */
 
-/** Who must be able to log in once the change is in. */
-export interface VerifyLoginArgs {
-    /** Address the login goes to. */
-    readonly host: pulumi.Input<string>;
-    /** Defaults to 22. */
-    readonly port?: number;
+/** The login that must work once the change is in, with every value known and validated. */
+export interface LoginSpec {
+    readonly host: string;
+    readonly port: number;
     readonly user: string;
-    /** Key login (a Pulumi secret). Either this or `password`. */
-    readonly privateKey?: pulumi.Input<string>;
-    /** Password login (a Pulumi secret). */
-    readonly password?: pulumi.Input<string>;
+    /** The host's public key as in known_hosts (`ssh-ed25519 AAAA…`): the only key accepted. */
+    readonly hostKey?: string;
+    /** Accept host keys that differ from the ones recorded by an earlier run, and record them. */
+    readonly hostKeyRotated: boolean;
+}
+
+/** What the pipeline runs, known only once every input of the declaration is. */
+export interface PipelineSpec {
+    readonly concerns: readonly Concern[];
+    readonly login: LoginSpec;
 }
 
 export interface PipelineArgs {
     readonly target: pulumi.Input<CommandTargetInput>;
-    readonly concerns: readonly Concern[];
-    readonly verify: VerifyLoginArgs;
+    /**
+     * The validated declaration. An Output: values that come from other resources are known only
+     * at deploy time, and the declaration edge validates them before this resolves, so nothing is
+     * sent to a host for a declaration that failed validation.
+     */
+    readonly spec: pulumi.Output<PipelineSpec>;
+    /** The verifying login's key or password (Pulumi secrets): one of the two. */
+    readonly privateKey?: pulumi.Input<string>;
+    readonly password?: pulumi.Input<string>;
     /** Seconds after which the host restores its snapshot unless the change was verified. */
     readonly deadmanWindowSec: number;
     readonly snapshotsKept: number;
+    /** In preview, plan from the declaration alone and contact no host. `pulumi up` still probes first. */
+    readonly offlinePreview: boolean;
 }
 
 export interface PipelineOutputs {
@@ -40,7 +55,17 @@ export interface PipelineOutputs {
     readonly verifiedAt: pulumi.Output<string | undefined>;
     /** The concerns that were out of line with their declaration when this run probed. */
     readonly pendingConcerns: pulumi.Output<string[]>;
+    /** The host keys every SSH connection of the pipeline accepts (pinned, or recorded on first use). */
+    readonly hostKeys: pulumi.Output<string[]>;
 }
+
+/** The pipeline's step resources: types of their own, so `pulumi stack` and policies tell them apart. */
+export const stepTypes = {
+    hostKey: "pulumi-nodejs:dynamic/sshremedy:HostKey",
+    snapshot: "pulumi-nodejs:dynamic/sshremedy:Snapshot",
+    apply: "pulumi-nodejs:dynamic/sshremedy:Apply",
+    verify: "pulumi-nodejs:dynamic/sshremedy:Verify",
+} as const;
 
 interface StepState {
     target: CommandTarget;
@@ -62,6 +87,17 @@ interface VerifyState extends StepState {
     restore: string;
     checks: EffectiveCheck[];
     verifiedAt?: string;
+}
+
+interface HostKeyState {
+    pending: boolean;
+    /** What the host's sshd offers now (from the probe). */
+    offered: string[];
+    pinned: string | null;
+    rotated: boolean;
+    where: string;
+    /** The keys accepted for this host: kept in state from run to run. */
+    recorded?: string[];
 }
 
 /**
@@ -130,7 +166,7 @@ const verifyProvider: pulumi.dynamic.ResourceProvider = {
         }
         // sshd's effective values for this very connection, then the dead-man is disarmed.
         const addr = (lastValue(kv, "connection") ?? "").split(" ")[0];
-        const d = await runScript(inputs.target, inputs.disarm.replace("__SR_CHECK_CONNECTION__", `user=${user},host=${addr},addr=${addr}`));
+        const d = await runScript(inputs.target, withParameters({ SR_CHECK_CONNECTION: `user=${user},host=${addr},addr=${addr}` }, inputs.disarm));
         if (d.code !== 0) {
             return fail(`disarming the dead-man revert on ${describeTarget(inputs.target)} failed: ${d.stderr.trim() || d.stdout.trim()}`);
         }
@@ -150,13 +186,71 @@ const verifyProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+/**
+ * The keys a host may present, decided before anything changes: the pinned key must be one the
+ * host's sshd offers; without one, the keys recorded by the first run must still be offered
+ * (as `StrictHostKeyChecking=accept-new` does), unless the declaration says they were rotated.
+ * Contacts no host: the probe already read what sshd offers.
+ */
+export function acceptHostKeys(s: HostKeyState, recorded: readonly string[] | undefined): string[] {
+    const same = (a: string, b: string) => a.split(/\s+/).slice(0, 2).join(" ") === b.split(/\s+/).slice(0, 2).join(" ");
+    const offers = (k: string) => s.offered.some((o) => same(o, k));
+    if (s.pinned !== null) {
+        if (s.offered.length > 0 && !offers(s.pinned)) {
+            throw new Error(`host key mismatch on ${s.where}: its sshd offers ${s.offered.map(fingerprint).join(", ")}, `
+                + `not the pinned key ${fingerprint(s.pinned)}. Nothing was changed. Fix: if the host's keys were `
+                + "replaced on purpose, pin the new key (login.hostKey); otherwise find out who answers at that address");
+        }
+        return [s.pinned];
+    }
+    if (recorded && recorded.length > 0 && !s.rotated) {
+        const gone = recorded.filter((k) => !offers(k));
+        if (gone.length > 0) {
+            throw new Error(`host key changed on ${s.where}: the key${gone.length > 1 ? "s" : ""} recorded by an earlier run `
+                + `(${gone.map(fingerprint).join(", ")}) ${gone.length > 1 ? "are" : "is"} no longer offered; it offers `
+                + `${s.offered.map(fingerprint).join(", ") || "no key"}. Nothing was changed. Fix: if the keys were rotated on `
+                + "purpose, set login.hostKeyRotated to true for one run (the new keys are recorded), or pin one with login.hostKey");
+        }
+        // Keys of new types are accepted beside the recorded ones; the recorded ones stay pinned.
+        return [...recorded, ...s.offered.filter((k) => !recorded.some((r) => same(r, k)))];
+    }
+    return [...s.offered];
+}
+
+/** The SHA256 fingerprint OpenSSH prints for a known_hosts key text. */
+export function fingerprint(key: string): string {
+    const [type, blob] = key.split(/\s+/);
+    const hash = require("crypto").createHash("sha256").update(Buffer.from(blob ?? "", "base64")).digest("base64").replace(/=+$/, "");
+    return `${type} SHA256:${hash}`;
+}
+
+const hostKeyProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: HostKeyState) {
+        return { id: "host-key", outs: { ...inputs, recorded: acceptHostKeys(inputs, undefined) } };
+    },
+    async update(_id: string, olds: HostKeyState, news: HostKeyState) {
+        return { outs: { ...news, recorded: acceptHostKeys(news, olds.recorded) } };
+    },
+    async diff(_id: string, olds: HostKeyState, news: HostKeyState) {
+        const offered = (s: HostKeyState) => JSON.stringify([...s.offered].sort());
+        const changes = news.pending || offered(olds) !== offered(news) || olds.pinned !== news.pinned || olds.rotated !== news.rotated;
+        return { changes, deleteBeforeReplace: false };
+    },
+};
+
+/** One step of the pipeline as a resource of its own type; the old generic type is an alias. */
 class PipelineStep extends pulumi.dynamic.Resource {
     declare readonly result: pulumi.Output<Record<string, string> | undefined>;
     declare readonly verifiedAt: pulumi.Output<string | undefined>;
+    declare readonly recorded: pulumi.Output<string[] | undefined>;
 
-    constructor(provider: pulumi.dynamic.ResourceProvider, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
-        super(provider, name, { result: undefined, verifiedAt: undefined, ...props },
-            pulumi.mergeOptions(opts, { additionalSecretOutputs: ["target", "login"] }));
+    constructor(type: string, provider: pulumi.dynamic.ResourceProvider, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
+        super(provider, name, { result: undefined, verifiedAt: undefined, recorded: undefined, ...props },
+            pulumi.mergeOptions(opts, {
+                additionalSecretOutputs: ["target", "login"],
+                aliases: [{ type: "pulumi-nodejs:dynamic:Resource" }],
+            }),
+            "sshremedy", type.slice(type.lastIndexOf(":") + 1));
     }
 }
 
@@ -166,6 +260,8 @@ interface HostPlan {
     readonly pending: boolean;
     readonly drift: string[];
     readonly paths: string[];
+    /** The public host keys sshd offers, as known_hosts key text. */
+    readonly hostKeys: string[];
 }
 
 /** Plans every concern from one framed probe output. */
@@ -185,42 +281,65 @@ export function planHost(concerns: readonly Concern[], probeStdout: string): Hos
         pending: all.some((p) => p.pending),
         drift: all.flatMap((p) => [...p.drift]),
         paths: [...new Set(all.flatMap((p) => [...p.paths]))],
+        hostKeys: parseKeyValues(framed.get("host-keys") ?? "").filter(([k]) => k === "host_key").map(([, v]) => v),
     };
 }
 
 /** Declares the pipeline's resources under `parent`. */
 export function hostPipeline(parent: pulumi.Resource, name: string, args: PipelineArgs): PipelineOutputs {
     const target = pulumi.output(args.target) as pulumi.Output<CommandTarget>;
-    const desiredHash = crypto.createHash("sha256")
-        .update(JSON.stringify(args.concerns.map((c) => [c.name, c.declaration]))).digest("hex").slice(0, 16);
+    const spec = args.spec;
+    const desiredHash = spec.apply((s) => crypto.createHash("sha256")
+        .update(JSON.stringify([s.concerns.map((c) => [c.name, c.declaration]), s.login])).digest("hex").slice(0, 16));
     const deadmanId = `sshremedy-${name.replace(/[^A-Za-z0-9._-]/g, "-")}`;
+    const offline = args.offlinePreview && pulumi.runtime.isDryRun();
 
-    const plan: pulumi.Output<HostPlan> = pulumi.unsecret(target.apply(async (t) => {
-        const r = await runScript(t, composePhase(args.concerns.map((c) => ({ ...c.probe, label: c.name }))));
+    // Under an offline preview the plan stays unknown: the steps show as possible changes and
+    // policy packs judge the declaration, with no host contacted.
+    const plan: pulumi.Output<HostPlan> = pulumi.unsecret(pulumi.all([target, spec]).apply(async ([t, s]) => {
+        if (offline) {
+            return pulumi.unknown as unknown as HostPlan;
+        }
+        const r = await runScript(t, composePhase([
+            { script: "host/host-keys", label: "host-keys" },
+            ...s.concerns.map((c) => ({ ...c.probe, label: c.name })),
+        ]));
         if (r.code !== 0) {
             throw new pulumi.ResourceError(`${name}: probing ${describeTarget(t)} failed: ${r.stderr.trim() || r.stdout.trim()}`, parent);
         }
-        return planHost(args.concerns, r.stdout);
+        return planHost(s.concerns, r.stdout);
     }));
-    const common = { target, pending: plan.pending, desiredHash, drift: plan.drift };
 
-    const snapshot = new PipelineStep(phaseProvider, `${name}-snapshot`, {
-        ...common,
-        phase: plan.apply((p) => composePhase([{
-            script: "host/snapshot",
-            env: { SR_SNAPSHOT_ID: `${desiredHash}-${Date.now().toString(36)}`, SR_PATHS: p.paths.join("\n"), SR_KEEP: args.snapshotsKept },
-        }])),
+    const hostKey = new PipelineStep(stepTypes.hostKey, hostKeyProvider, `${name}-host-key`, {
+        pending: plan.pending,
+        offered: plan.hostKeys,
+        pinned: spec.login.apply((l) => l.hostKey ?? null),
+        rotated: spec.login.hostKeyRotated,
+        where: spec.login.apply((l) => `${l.host}:${l.port}`),
     }, { parent });
+    const hostKeys = hostKey.recorded.apply((k) => k ?? []);
+    // Every SSH connection after the probe accepts only those keys.
+    const pinnedTarget = pulumi.all([target, hostKeys]).apply(([t, keys]): CommandTarget =>
+        (t.kind === "ssh" && !t.hostKey && keys.length > 0 ? { ...t, knownHostKeys: keys } : t));
+    const common = { target: pinnedTarget, pending: plan.pending, desiredHash, drift: plan.drift };
+
+    const snapshot = new PipelineStep(stepTypes.snapshot, phaseProvider, `${name}-snapshot`, {
+        ...common,
+        phase: pulumi.all([plan, desiredHash]).apply(([p, hash]) => composePhase([{
+            script: "host/snapshot",
+            env: { SR_SNAPSHOT_ID: `${hash}-${Date.now().toString(36)}`, SR_PATHS: p.paths.join("\n"), SR_KEEP: args.snapshotsKept },
+        }])),
+    }, { parent, dependsOn: [hostKey] });
     const snapshotPath = snapshot.result.apply((r) => r?.snapshot);
     const restore = snapshotPath.apply((snap) => composePhase([
         { script: "host/deadman-disarm", env: { SR_DEADMAN_ID: deadmanId }, optional: true },
         { script: "host/restore", env: { SR_SNAPSHOT: snap ?? "" } },
     ]));
 
-    const apply = new PipelineStep(phaseProvider, `${name}-apply`, {
+    const apply = new PipelineStep(stepTypes.apply, phaseProvider, `${name}-apply`, {
         ...common,
         onFailure: restore,
-        phase: pulumi.all([plan, snapshotPath]).apply(([p, snap]) => {
+        phase: pulumi.all([plan, snapshotPath, spec]).apply(([p, snap, s]) => {
             const steps: Step[] = [{
                 script: "host/deadman-arm",
                 env: {
@@ -228,8 +347,8 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
                     SR_RESTORE_SCRIPT: scriptText("host/restore"), SR_LIB_SCRIPT: scriptText("host/lib"),
                 },
             }];
-            for (const c of args.concerns) {
-                steps.push(...p.plans[c.name].apply.map((s) => ({ ...s, label: s.label ?? `${c.name}:${s.script}` })));
+            for (const c of s.concerns) {
+                steps.push(...p.plans[c.name].apply.map((x) => ({ ...x, label: x.label ?? `${c.name}:${x.script}` })));
             }
             const restart = Object.values(p.plans).some((x) => x.restartSshd);
             steps.push({ script: "host/sshd-restart", env: { SR_RESTART: restart ? "yes" : "no" } });
@@ -237,16 +356,17 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         }),
     }, { parent, dependsOn: [snapshot] });
 
-    const v = args.verify;
-    const login = pulumi.output(v).apply((x): CommandTarget => ({
-        kind: "ssh", host: x.host, port: x.port ?? 22, user: x.user, privateKey: x.privateKey, password: x.password,
+    const login = pulumi.all([spec.login, args.privateKey, args.password, hostKeys]).apply(([l, privateKey, password, keys]): CommandTarget => ({
+        kind: "ssh", host: l.host, port: l.port, user: l.user, privateKey, password,
+        ...(l.hostKey ? { hostKey: l.hostKey } : keys.length > 0 ? { knownHostKeys: keys } : {}),
     }));
-    const verify = new PipelineStep(verifyProvider, `${name}-verify`, {
+    const verify = new PipelineStep(stepTypes.verify, verifyProvider, `${name}-verify`, {
         ...common,
         login,
         checks: plan.apply((p) => Object.values(p.plans).flatMap((x) => [...(x.effective ?? [])])),
+        // SR_CHECK_CONNECTION is set when the login has shown which connection it is.
         disarm: composePhase([
-            { script: "host/effective", env: { SR_CHECK_CONNECTION: "__SR_CHECK_CONNECTION__" } },
+            { script: "host/effective" },
             { script: "host/deadman-disarm", env: { SR_DEADMAN_ID: deadmanId } },
         ]),
         restore,
@@ -257,5 +377,6 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         snapshot: snapshotPath,
         verifiedAt: verify.verifiedAt,
         pendingConcerns: plan.apply((p) => Object.entries(p.plans).filter(([, x]) => x.pending).map(([n]) => n)),
+        hostKeys,
     };
 }

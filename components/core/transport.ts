@@ -28,6 +28,11 @@ export interface SshTarget {
      * present it. Defaults to trusting the key presented on first use within each run.
      */
     readonly hostKey?: string;
+    /**
+     * Keys the pipeline recorded for this host on an earlier run (known_hosts key text): any of
+     * them is accepted, no other. Set by the pipeline, not by users (who pin `hostKey`).
+     */
+    readonly knownHostKeys?: readonly string[];
 }
 
 export interface ConsoleTarget {
@@ -59,7 +64,8 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
         const knownHosts = path.join(scratch, "known_hosts");
         const port = target.port ?? 22;
         const hostPattern = port === 22 ? target.host : `[${target.host}]:${port}`;
-        fs.writeFileSync(knownHosts, target.hostKey ? `${hostPattern} ${target.hostKey}\n` : "", { mode: 0o600 });
+        const keys = target.hostKey ? [target.hostKey] : [...(target.knownHostKeys ?? [])];
+        fs.writeFileSync(knownHosts, keys.map((k) => `${hostPattern} ${k}\n`).join(""), { mode: 0o600 });
         let auth: string[];
         if (target.privateKey) {
             const keyFile = path.join(scratch, "key");
@@ -78,7 +84,7 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
         argv = ["ssh", "-F", "/dev/null", ...auth, "-p", String(port),
             "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
             "-o", `UserKnownHostsFile=${knownHosts}`,
-            "-o", `StrictHostKeyChecking=${target.hostKey ? "yes" : "accept-new"}`,
+            "-o", `StrictHostKeyChecking=${keys.length > 0 ? "yes" : "accept-new"}`,
             // INFO, not ERROR: "Connection closed by …" and disconnect reasons are INFO messages.
             "-o", "ConnectTimeout=10", "-o", "LogLevel=INFO",
             "--", `${target.user}@${target.host}`, "/bin/sh -s"];
@@ -153,7 +159,7 @@ const hostCommandProvider: pulumi.dynamic.ResourceProvider = {
 
 /** A CommandTarget whose fields may be Pulumi inputs (a secret key, an address from another resource). */
 export type CommandTargetInput =
-    | { readonly [K in keyof SshTarget]: pulumi.Input<SshTarget[K]> }
+    | { readonly [K in keyof Omit<SshTarget, "knownHostKeys">]: pulumi.Input<SshTarget[K]> }
     | { readonly [K in keyof ConsoleTarget]: pulumi.Input<ConsoleTarget[K]> };
 
 export interface HostCommandArgs {
@@ -169,11 +175,15 @@ export interface HostCommandArgs {
  * A script run on a host over a CommandTarget: sshremedy's carrier for every host step.
  * The target (which holds the private key) is a secret output, so state keeps it encrypted.
  */
+/** Its type token; the generic dynamic type it had before is an alias. */
+export const hostCommandType = "pulumi-nodejs:dynamic/sshremedy:HostCommand";
+
 export class HostCommand extends pulumi.dynamic.Resource {
     declare readonly stdout: pulumi.Output<string>;
 
     constructor(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions) {
         super(hostCommandProvider, name, { ...args, stdout: undefined },
-            pulumi.mergeOptions(opts, { additionalSecretOutputs: ["target"] }));
+            pulumi.mergeOptions(opts, { additionalSecretOutputs: ["target"], aliases: [{ type: "pulumi-nodejs:dynamic:Resource" }] }),
+            "sshremedy", "HostCommand");
     }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Concern } from "../core/concern";
-import type { CommandTargetInput } from "../core/transport";
-import { hostPipeline, VerifyLoginArgs } from "../core/pipeline";
+import { hostPipeline } from "../core/pipeline";
+import { AccessArgs, atEdge, checkKept, checkKnownNow, checkWindow, loginFields, offlinePreviewDefault, resolveLogin, resolveSpec } from "../declaration";
 import { lastValue, parseKeyValues } from "../core/compose";
 import { admitSettings } from "./admit";
 import { planSshd, parseProbe, SshdMode } from "./plan";
@@ -9,7 +9,6 @@ import { effectiveChecks } from "./effective";
 import { DeclarationError } from "../core/errors";
 import { validateSshdSettings, SshdSettings } from "./validate";
 
-export type { VerifyLoginArgs } from "../core/pipeline";
 
 export const sshdConfigType = "sshremedy:index:SshdConfig";
 
@@ -25,14 +24,26 @@ export interface SshdConfigDeclaration {
     readonly configPath?: string;
 }
 
-export interface SshdConfigArgs extends SshdConfigDeclaration {
-    /** How the pipeline's scripts reach the host: `ssh` or an out-of-band `console`. */
-    readonly target: pulumi.Input<CommandTargetInput>;
+/** The login that proves the change: who logs in where, with which key or password. */
+export interface VerifyLoginArgs {
+    /** Address the login goes to (often another resource's output). */
+    readonly host: pulumi.Input<string>;
+    /** Defaults to `settings.port`, else 22. */
+    readonly port?: pulumi.Input<number>;
+    readonly user: pulumi.Input<string>;
+    /** Key login (a Pulumi secret). Either this or `password`. */
+    readonly privateKey?: pulumi.Input<string>;
+    /** Password login (a Pulumi secret). */
+    readonly password?: pulumi.Input<string>;
+    /** The host's public key (known_hosts form). Defaults to the keys recorded on the first run. */
+    readonly hostKey?: pulumi.Input<string>;
+    /** The host's keys were replaced on purpose: accept and record the new ones. Defaults to false. */
+    readonly hostKeyRotated?: boolean;
+}
+
+export interface SshdConfigArgs extends SshdConfigDeclaration, Omit<AccessArgs, "login"> {
+    /** The fresh login that must work after the change. */
     readonly verify: VerifyLoginArgs;
-    /** Seconds after which the host restores its snapshot unless the change was verified. Defaults to 60. */
-    readonly deadmanWindowSec?: number;
-    /** Snapshots kept on the host, oldest pruned first. Defaults to 5. */
-    readonly snapshotsKept?: number;
 }
 
 /**
@@ -96,6 +107,8 @@ export class SshdConfig extends pulumi.ComponentResource {
     readonly snapshot: pulumi.Output<string | undefined>;
     /** When the declared login last succeeded after a change. */
     readonly verifiedAt: pulumi.Output<string | undefined>;
+    /** The host keys the pipeline accepts for this host: pinned, or recorded on the first run. */
+    readonly hostKeys: pulumi.Output<string[]>;
 
     constructor(name: string, args: SshdConfigArgs, opts?: pulumi.ComponentResourceOptions) {
         // The declaration travels as the component's inputs, for policy packs (no key or password).
@@ -105,50 +118,32 @@ export class SshdConfig extends pulumi.ComponentResource {
             verify: { ...verify, method: privateKey !== undefined ? "key" : password !== undefined ? "password" : "none" },
             deadmanWindowSec: args.deadmanWindowSec ?? 60, snapshotsKept: args.snapshotsKept ?? 5,
         }, opts);
-        // Everything is checked before the host is contacted at all.
-        validateArgs(args, this);
+        const v = args.verify;
+        // Everything known now is checked before the host is contacted at all; the rest as soon as it is known.
+        atEdge(this, args.declarationPath, () => checkKnownNow(loginFields({ address: v.host, user: v.user, port: v.port, hostKey: v.hostKey }, "verify", "host")));
+        const spec = resolveSpec(this, args.declarationPath, { host: v.host, user: v.user, port: v.port, hostKey: v.hostKey }, (x) => {
+            checkWindow("deadmanWindowSec", args.deadmanWindowSec);
+            checkKept("snapshotsKept", args.snapshotsKept);
+            validateSshdSettings(args.settings);
+            if (args.configPath !== undefined && !/^\/[A-Za-z0-9._/-]+$/.test(args.configPath)) {
+                throw new DeclarationError("configPath", `'${args.configPath}' is not an absolute path of plain characters`, "e.g. /etc/ssh/sshd_config");
+            }
+            const login = resolveLogin({ ...v, address: x.host, user: x.user, port: x.port, hostKey: x.hostKey }, args.settings.port ?? 22, "verify", "host");
+            return { concerns: [sshdConfigConcern(args)], login };
+        });
         const out = hostPipeline(this, name, {
             target: args.target,
-            concerns: [sshdConfigConcern(args)],
-            verify: { ...args.verify, port: args.verify.port ?? args.settings.port },
+            spec,
+            privateKey: v.privateKey,
+            password: v.password,
             deadmanWindowSec: args.deadmanWindowSec ?? 60,
             snapshotsKept: args.snapshotsKept ?? 5,
+            offlinePreview: offlinePreviewDefault(args.offlinePreview),
         });
         this.drift = out.drift;
         this.snapshot = out.snapshot;
         this.verifiedAt = out.verifiedAt;
-        this.registerOutputs({ drift: this.drift, snapshot: this.snapshot, verifiedAt: this.verifiedAt });
-    }
-}
-
-/** The pipeline arguments every component shares, checked the same way. */
-export function validatePipelineArgs(a: { verify: VerifyLoginArgs; deadmanWindowSec?: number; snapshotsKept?: number }): void {
-    if (a.verify.privateKey === undefined && a.verify.password === undefined) {
-        throw new DeclarationError("verify", "has neither privateKey nor password", "give the verifying login's key or password (as a secret)");
-    }
-    if (!/^[a-z_][a-z0-9_.-]*$/i.test(a.verify.user)) {
-        throw new DeclarationError("verify.user", `'${a.verify.user}' is not a user name`, "use the login name of the account that must get in");
-    }
-    const w = a.deadmanWindowSec;
-    if (w !== undefined && (!Number.isInteger(w) || w < 10 || w > 3600)) {
-        throw new DeclarationError("deadmanWindowSec", `${w} is not a whole number of seconds from 10 to 3600`,
-            "give the host enough time to restart sshd and be verified, e.g. 60");
-    }
-    const k = a.snapshotsKept;
-    if (k !== undefined && (!Number.isInteger(k) || k < 1 || k > 100)) {
-        throw new DeclarationError("snapshotsKept", `${k} is not a whole number from 1 to 100`, "keep at least the snapshot of the last change, e.g. 5");
-    }
-}
-
-/** Checks everything a preview can, and fails the preview naming the argument and the fix. */
-function validateArgs(args: SshdConfigArgs, resource: pulumi.Resource): void {
-    try {
-        validateSshdSettings(args.settings);
-        validatePipelineArgs(args);
-        if (args.configPath !== undefined && !/^\/[A-Za-z0-9._/-]+$/.test(args.configPath)) {
-            throw new DeclarationError("configPath", `'${args.configPath}' is not an absolute path of plain characters`, "e.g. /etc/ssh/sshd_config");
-        }
-    } catch (e) {
-        throw new pulumi.ResourceError(e instanceof Error ? e.message : String(e), resource);
+        this.hostKeys = out.hostKeys;
+        this.registerOutputs({ drift: this.drift, snapshot: this.snapshot, verifiedAt: this.verifiedAt, hostKeys: this.hostKeys });
     }
 }

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { requireHostKeyForSshHostCommand } from "../../policies/require-host-key-for-ssh-host-command";
 
-function violations(props: Record<string, unknown>, type = "pulumi-nodejs:dynamic:Resource"): string[] {
+function violations(props: Record<string, unknown>, type = "pulumi-nodejs:dynamic/sshremedy:HostCommand"): string[] {
     const found: string[] = [];
     const validate = requireHostKeyForSshHostCommand.validateResource as (a: unknown, r: (m: string) => void) => void;
     validate({ type, name: "web-1-sshd-config", props, urn: "urn", opts: {}, getConfig: () => ({}) }, (m) => found.push(m));

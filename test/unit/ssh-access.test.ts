@@ -1,10 +1,9 @@
 import { strict as assert } from "assert";
-import { sshAccessConcerns, SshAccessArgs } from "../../components/ssh-access";
+import { KnownSshAccessArgs, sshAccessConcerns } from "../../components/ssh-access";
 
 /** Which concerns SshAccess wires for a host, in which order, and what it refuses (no host needed). */
 describe("SshAccess concerns", () => {
-    const smallest: SshAccessArgs = {
-        target: { kind: "console", prefix: ["nsenter", "-t", "42", "-a"] },
+    const smallest: KnownSshAccessArgs = {
         login: { address: "198.18.0.2", user: "alice", privateKey: "key", sources: ["198.18.0.1"] },
     };
 
@@ -37,8 +36,13 @@ describe("SshAccess concerns", () => {
 
     it("refuses bad input naming the argument", () => {
         assert.throws(() => sshAccessConcerns({ ...smallest, login: { ...smallest.login, address: "h; rm -rf /" } }), /^DeclarationError: login\.address: /);
-        assert.throws(() => sshAccessConcerns({ ...smallest, login: { ...smallest.login, privateKey: undefined } }), /verify: has neither/);
-        assert.throws(() => sshAccessConcerns({ ...smallest, sshd: { settings: { allowUsers: [] } } }), /allowUsers/);
-        assert.throws(() => sshAccessConcerns({ ...smallest, firewall: { allow: ["10.0.0.0/8; reboot"] } }), /allow/);
+        assert.throws(() => sshAccessConcerns({ ...smallest, login: { ...smallest.login, privateKey: undefined } }), /^DeclarationError: login: has neither/);
+        assert.throws(() => sshAccessConcerns({ ...smallest, sshd: { settings: { allowUsers: [] } } }), /^DeclarationError: sshd\.settings\.allowUsers: /);
+        assert.throws(() => sshAccessConcerns({ ...smallest, firewall: { allow: ["10.0.0.0/8; reboot"] } }), /^DeclarationError: firewall\.allow\[0\]: /);
+        assert.throws(() => sshAccessConcerns({ ...smallest, login: { ...smallest.login, sources: ["198.18.0.1", "10.0.0.1/8"] } }),
+            /^DeclarationError: login\.sources\[1\]: '10\.0\.0\.1\/8' is not an IP address or CIDR/);
+        assert.throws(() => sshAccessConcerns({ ...smallest, hostsAccess: { deny: { kind: "entries", entries: ["sshd: ALL"] } } }),
+            /^DeclarationError: hostsAccess\.deny: the declared rule 'sshd : ALL' denies sshd to 198\.18\.0\.1/);
+        assert.throws(() => sshAccessConcerns({ ...smallest, login: { ...smallest.login, hostKey: "ssh-ed25519 not base64!" } }), /^DeclarationError: login\.hostKey: /);
     });
 });

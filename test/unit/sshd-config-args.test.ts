@@ -29,7 +29,8 @@ describe("SshdConfig arguments (Pulumi mocks)", () => {
         ["a command substitution", { settings: { denyUsers: ["$(reboot)"] } }, /^denyUsers\[0\]: /],
         ["port 0", { settings: { port: 0 } }, /^port: /],
         ["a verifier without key or password", { verify: { host: "198.18.0.2", user: "alice" } }, /^verify: has neither privateKey nor password/],
-        ["a verifying user that is no user name", { verify: { host: "h", user: "al ice", privateKey: "k" } }, /^verify\.user: /],
+        ["a verifying user that is no user name", { verify: { host: "198.18.0.2", user: "al ice", privateKey: "k" } }, /^verify\.user: /],
+        ["a verifying address that is a command", { verify: { host: "h; reboot", user: "alice", privateKey: "k" } }, /^verify\.host: /],
         ["a dead-man window too short to verify", { deadmanWindowSec: 3 }, /^deadmanWindowSec: 3 is not a whole number of seconds from 10 to 3600/],
     ];
     for (const [what, change, message] of cases) {

@@ -47,6 +47,6 @@ describe("policy sshremedy-sshd-disallow-excluded-login-user", () => {
     });
 
     it("ignores other resource types", () => {
-        assert.deepEqual(violations(policy, "pulumi-nodejs:dynamic:Resource", sshdWith({ allowUsers: ["bob"] })), []);
+        assert.deepEqual(violations(policy, "pulumi-nodejs:dynamic/sshremedy:HostCommand", sshdWith({ allowUsers: ["bob"] })), []);
     });
 });

@@ -30,7 +30,7 @@ export const sshd = {
 
 export const ACCESS = "sshremedy:index:SshAccess";
 export const SSHD = "sshremedy:index:SshdConfig";
-export const DYNAMIC = "pulumi-nodejs:dynamic:Resource";
+export const DYNAMIC = "pulumi-nodejs:dynamic/sshremedy:HostCommand";
 
 /** SshAccess with its sshd settings extended. */
 export const accessWith = (settings: Record<string, unknown>, login: Record<string, unknown> = {}) =>

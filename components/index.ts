@@ -1,0 +1,31 @@
+/**
+ * The sshremedy library, as other stacks install it (`npm install sshremedy`):
+ *
+ *     import { SshAccess } from "sshremedy";
+ *
+ * The policy pack ships in the same package: `pulumi preview --policy-pack node_modules/sshremedy/dist/policies`.
+ * Only what is named here is public; everything else under dist/ is the implementation.
+ */
+
+// The components and their arguments.
+export { SshAccess } from "./ssh-access";
+export type { LoginArgs, SshAccessArgs } from "./ssh-access";
+export { SshdConfig } from "./sshd-config/sshd-config";
+export type { SshdConfigArgs, SshdConfigDeclaration, VerifyLoginArgs } from "./sshd-config/sshd-config";
+
+// Each concern's declaration, as SshAccess takes it (`sshd`, `hostsAccess`, `firewall`, `selinux`, `runtime`).
+export type { FirewallAllowlistArgs } from "./firewall-allowlist/firewall-allowlist";
+export type { HostsAccessArgs, HostsFileDeclaration } from "./hosts-access/hosts-access";
+export type { SelinuxMode, SelinuxModeArgs } from "./selinux-mode/selinux-mode";
+export type { RuntimeSource, SshdRuntimeArgs } from "./sshd-runtime/sshd-runtime";
+export type { SshdMode } from "./sshd-config/plan";
+export type {
+    AddressFamily, PermitRootLogin, SshdDirective, SshdMatchBlock, SshdMatchCriteria, SshdMatchSettings, SshdSettings,
+} from "./sshd-config/validate";
+
+// Errors a bad declaration raises before anything reaches a host.
+export { DeclarationError, isDeclarationError } from "./core/errors";
+
+// How scripts reach a host, and the one-script resource the components are built from.
+export { HostCommand } from "./core/transport";
+export type { CommandTarget, CommandTargetInput, ConsoleTarget, HostCommandArgs, SshTarget } from "./core/transport";
