@@ -1,31 +1,10 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as path from "path";
 import { FaultId, faultLogin, InjectOptions, injectFault } from "../harness/faults";
-import { createHost, createHosts, destroyHost, ensureClientKeys, TestHost, testUsers } from "../harness/lab";
+import { createHost, createHosts, destroyHost, TestHost } from "../harness/lab";
 import { TestStack } from "../harness/pulumi";
+import { stackFor } from "../harness/stacks";
 import { sshLogin } from "../harness/ssh";
-
-const project = path.resolve(__dirname, "..", "..");
-
-interface HostCase {
-    readonly host: TestHost;
-    readonly user?: string;
-    readonly method?: "key" | "password";
-}
-
-/** A stack of this project's index.ts declaring the given hosts, each reached through its console. */
-async function stackFor(cases: readonly HostCase[]): Promise<TestStack> {
-    const s = await TestStack.create(project);
-    await s.setConfig("sshremedy:hosts", JSON.stringify(cases.map((c) => ({
-        name: c.host.name,
-        console: c.host.consolePrefix,
-        login: { address: c.host.address, user: c.user ?? "alice", method: c.method ?? "key", sources: [c.host.peerAddress] },
-    }))));
-    await s.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
-    await s.setConfig("sshremedy:loginPassword", testUsers[(cases[0]?.user ?? "alice") as keyof typeof testUsers].password, true);
-    return s;
-}
 
 describe("SshAccess through index.ts: every catalogue fault repaired by a real pulumi up", function () {
     this.timeout(600_000);

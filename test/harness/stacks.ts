@@ -1,0 +1,36 @@
+import * as fs from "fs";
+import * as path from "path";
+import { ensureClientKeys, TestHost, testUsers } from "./lab";
+import { TestStack } from "./pulumi";
+
+/** The repository itself: its index.ts is the stack program the tests run. */
+export const project = path.resolve(__dirname, "..", "..");
+
+export interface HostCase {
+    readonly host: TestHost;
+    readonly user?: string;
+    readonly method?: "key" | "password";
+    /** Merged into the host's entry of `sshremedy:hosts` (e.g. `login` fields, `sshd`). */
+    readonly extra?: Record<string, unknown>;
+}
+
+/** The `sshremedy:hosts` entry of one test host, reached through its console. */
+export function hostEntry(c: HostCase): Record<string, unknown> {
+    const login = { address: c.host.address, user: c.user ?? "alice", method: c.method ?? "key", sources: [c.host.peerAddress] };
+    const extra = c.extra ?? {};
+    return { name: c.host.name, console: c.host.consolePrefix, ...extra, login: { ...login, ...(extra.login as object | undefined) } };
+}
+
+/** A stack of this project's index.ts declaring the given hosts, with the test users' key and password. */
+export async function stackFor(cases: readonly HostCase[]): Promise<TestStack> {
+    const s = await TestStack.create(project);
+    await setHosts(s, cases);
+    await s.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
+    await s.setConfig("sshremedy:loginPassword", testUsers[(cases[0]?.user ?? "alice") as keyof typeof testUsers].password, true);
+    return s;
+}
+
+/** Declares the hosts anew, as an operator editing the stack config would. */
+export async function setHosts(s: TestStack, cases: readonly HostCase[]): Promise<void> {
+    await s.setConfig("sshremedy:hosts", JSON.stringify(cases.map(hostEntry)));
+}
