@@ -162,10 +162,10 @@ export function isKnownNow(value: unknown): boolean {
  */
 export function checkKnownNow(fields: readonly [string, unknown, (path: string, v: unknown) => unknown][]): void {
     for (const [path, value, check] of fields) {
-        if (value === undefined || !isKnownNow(value)) continue;
         if (Array.isArray(value)) {
-            value.forEach((v, i) => check(`${path}[${i}]`, v));
-        } else {
+            // A list may hold known and unknown items: the known ones are checked now.
+            value.forEach((v, i) => isKnownNow(v) && check(`${path}[${i}]`, v));
+        } else if (value !== undefined && isKnownNow(value)) {
             check(path, value);
         }
     }
