@@ -241,8 +241,18 @@ export function resolveSpec<V extends Record<string, unknown>>(
     if (Object.values(values).every(isKnownNow)) {
         return pulumi.output(toSpec(values as V));
     }
-    // Secrets among the values (none are expected here) would stay secret through the apply.
-    return pulumi.output(values as pulumi.Inputs).apply((v) => toSpec(v as V)) as pulumi.Output<PipelineSpec>;
+    // Known only at deploy time: a bad value is reported as the component's error, and the spec
+    // carries the refusal so the pipeline contacts no host (a thrown error would reach the user
+    // wrapped in serialisation messages, after the other resources' registrations).
+    return pulumi.output(values as pulumi.Inputs).apply(async (v): Promise<PipelineSpec> => {
+        try {
+            return toSpec(v as V);
+        } catch (e) {
+            if (!pulumi.ResourceError.isInstance(e)) throw e;
+            await pulumi.log.error(e.message, resource);
+            return { concerns: [], login: { host: "", port: 22, user: "", hostKeyRotated: false }, refused: e.message };
+        }
+    }) as pulumi.Output<PipelineSpec>;
 }
 
 export { joinPath };

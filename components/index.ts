@@ -8,15 +8,18 @@
  */
 
 // The components and their arguments.
-export { SshAccess } from "./ssh-access";
-export type { LoginArgs, SshAccessArgs } from "./ssh-access";
+export { FirewallAllowlist, HostsAccess, SelinuxMode, SshAccess, SshdRuntime } from "./ssh-access";
+export type {
+    AccessArgs, FirewallAllowlistComponentArgs, FirewallDeclaration, HostsAccessComponentArgs, HostsAccessDeclaration, LoginArgs,
+    SelinuxModeComponentArgs, SshAccessArgs, SshdRuntimeComponentArgs,
+} from "./ssh-access";
 export { SshdConfig } from "./sshd-config/sshd-config";
 export type { SshdConfigArgs, SshdConfigDeclaration, VerifyLoginArgs } from "./sshd-config/sshd-config";
 
 // Each concern's declaration, as SshAccess takes it (`sshd`, `hostsAccess`, `firewall`, `selinux`, `runtime`).
 export type { FirewallAllowlistArgs } from "./firewall-allowlist/firewall-allowlist";
 export type { HostsAccessArgs, HostsFileDeclaration } from "./hosts-access/hosts-access";
-export type { SelinuxMode, SelinuxModeArgs } from "./selinux-mode/selinux-mode";
+export type { SelinuxMode as SelinuxModeName, SelinuxModeArgs } from "./selinux-mode/selinux-mode";
 export type { RuntimeSource, SshdRuntimeArgs } from "./sshd-runtime/sshd-runtime";
 export type { SshdMode } from "./sshd-config/plan";
 export type {

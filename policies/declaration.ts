@@ -38,20 +38,28 @@ export function loginView(args: Pick<ResourceValidationArgs, "type" | "name" | "
     if (args.type === sshAccessType) {
         const login = obj(p.login);
         const settings = obj(obj(p.sshd).settings);
+        // Getters: a value that comes from another resource is unknown in preview, and the policy
+        // SDK fails a policy that reads one; each policy reads only what it judges.
         return {
-            name: args.name, user: str(login.user), method: login.method as LoginView["method"], address: str(login.address),
-            port: typeof settings.port === "number" ? settings.port : 22,
-            sources: Array.isArray(login.sources) ? login.sources.map(str) : [],
+            name: args.name, method: login.method as LoginView["method"],
+            get user() { return str(login.user); },
+            get address() { return str(login.address); },
+            get port() {
+                return typeof login.port === "number" ? login.port : typeof settings.port === "number" ? settings.port : 22;
+            },
+            get sources() { return Array.isArray(login.sources) ? login.sources.map(str) : []; },
             settings, settingsPath: "sshd.settings", loginPath: "login", addressField: "login.address",
         };
     }
     if (args.type === sshdConfigType) {
         const verify = obj(p.verify);
         const settings = obj(p.settings);
-        const port = typeof verify.port === "number" ? verify.port : typeof settings.port === "number" ? settings.port : 22;
         return {
-            name: args.name, user: str(verify.user), method: verify.method as LoginView["method"], address: str(verify.host),
-            port, sources: [], settings, settingsPath: "settings", loginPath: "verify", addressField: "verify.host",
+            name: args.name, method: verify.method as LoginView["method"],
+            get user() { return str(verify.user); },
+            get address() { return str(verify.host); },
+            get port() { return typeof verify.port === "number" ? verify.port : typeof settings.port === "number" ? settings.port : 22; },
+            sources: [], settings, settingsPath: "settings", loginPath: "verify", addressField: "verify.host",
         };
     }
     return undefined;

@@ -29,6 +29,11 @@ export interface LoginSpec {
 export interface PipelineSpec {
     readonly concerns: readonly Concern[];
     readonly login: LoginSpec;
+    /**
+     * Why the declaration cannot run (a value known only at deploy time failed its check): already
+     * reported as the component's error; the pipeline then contacts no host and changes nothing.
+     */
+    readonly refused?: string;
 }
 
 export interface PipelineArgs {
@@ -72,6 +77,8 @@ interface StepState {
     pending: boolean;
     desiredHash: string;
     drift: string[];
+    /** The host keys an ssh target may present (from the HostKey step); not compared by the diff. */
+    knownHostKeys?: string[];
 }
 
 interface PhaseState extends StepState {
@@ -90,6 +97,8 @@ interface VerifyState extends StepState {
 }
 
 interface HostKeyState {
+    /** Set when the declaration or the probe failed: the step fails with it, so nothing after it runs. */
+    refused: string | null;
     pending: boolean;
     /** What the host's sshd offers now (from the probe). */
     offered: string[];
@@ -118,15 +127,21 @@ function stepOutputs(inputs: StepState): StepState {
     return { target: inputs.target, pending: inputs.pending, desiredHash: inputs.desiredHash, drift: inputs.drift };
 }
 
+/** An ssh target with the host's known keys, unless it pins its own; other targets as they are. */
+function pinned(t: CommandTarget, keys: readonly string[] | undefined): CommandTarget {
+    return t.kind === "ssh" && !t.hostKey && keys && keys.length > 0 ? { ...t, knownHostKeys: keys } : t;
+}
+
 const phaseProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: PhaseState) {
-        const r = await runScript(inputs.target, inputs.phase);
+        const target = pinned(inputs.target, inputs.knownHostKeys);
+        const r = await runScript(target, inputs.phase);
         const kv = parseKeyValues(r.stdout);
         if (r.code !== 0) {
             const step = lastValue(kv, "failed_step") ?? "phase";
-            let cause = `${describeTarget(inputs.target)}: ${step} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`;
+            let cause = `${describeTarget(target)}: ${step} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`;
             if (inputs.onFailure) {
-                const back = await runScript(inputs.target, inputs.onFailure);
+                const back = await runScript(target, inputs.onFailure);
                 cause += back.code === 0 ? "; the host is back on its snapshot"
                     : `; restoring failed too (${back.stderr.trim()}): the dead-man revert restores it when its window ends`;
             }
@@ -144,21 +159,23 @@ const phaseProvider: pulumi.dynamic.ResourceProvider = {
 
 const verifyProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: VerifyState) {
+        const target = pinned(inputs.target, inputs.knownHostKeys);
+        const loginTarget = pinned(inputs.login, inputs.knownHostKeys);
         // A fresh login; a host whose sshd has just restarted under load may drop the first
         // attempt, so it gets three, a second apart, before the change counts as failed.
         const probe = 'printf "connection=%s\\nuser=%s\\n" "$SSH_CONNECTION" "$(id -un)"\n';
-        let login = await runScript(inputs.login, probe, 30_000);
+        let login = await runScript(loginTarget, probe, 30_000);
         for (let attempt = 1; attempt < 3 && login.code !== 0; attempt++) {
             await new Promise((r) => setTimeout(r, 1_000));
-            login = await runScript(inputs.login, probe, 30_000);
+            login = await runScript(loginTarget, probe, 30_000);
         }
         const kv = parseKeyValues(login.stdout);
         const user = inputs.login.kind === "ssh" ? inputs.login.user : "root";
         const who = inputs.login.kind === "ssh" ? `${inputs.login.user}@${inputs.login.host}` : "the login";
         const fail = async (cause: string): Promise<never> => {
-            const back = await runScript(inputs.target, inputs.restore);
+            const back = await runScript(target, inputs.restore);
             throw new Error(`${cause}; ${back.code === 0 ? "the host is back on its snapshot"
-                : `restoring over ${describeTarget(inputs.target)} failed too (${back.stderr.trim()}); the dead-man revert restores it when its window ends`}`);
+                : `restoring over ${describeTarget(target)} failed too (${back.stderr.trim()}); the dead-man revert restores it when its window ends`}`);
         };
         if (login.code !== 0 || lastValue(kv, "user") !== user) {
             const said = (login.stderr.trim() || login.stdout.trim() || `exit ${login.code}`).split("\n").slice(-3).join(" | ");
@@ -166,9 +183,9 @@ const verifyProvider: pulumi.dynamic.ResourceProvider = {
         }
         // sshd's effective values for this very connection, then the dead-man is disarmed.
         const addr = (lastValue(kv, "connection") ?? "").split(" ")[0];
-        const d = await runScript(inputs.target, withParameters({ SR_CHECK_CONNECTION: `user=${user},host=${addr},addr=${addr}` }, inputs.disarm));
+        const d = await runScript(target, withParameters({ SR_CHECK_CONNECTION: `user=${user},host=${addr},addr=${addr}` }, inputs.disarm));
         if (d.code !== 0) {
-            return fail(`disarming the dead-man revert on ${describeTarget(inputs.target)} failed: ${d.stderr.trim() || d.stdout.trim()}`);
+            return fail(`disarming the dead-man revert on ${describeTarget(target)} failed: ${d.stderr.trim() || d.stdout.trim()}`);
         }
         const text = d.stdout.split("effective_begin\n")[1]?.split("\neffective_end")[0] ?? "";
         const mismatches = compareEffective(inputs.checks, parseSshdT(text));
@@ -192,7 +209,7 @@ const verifyProvider: pulumi.dynamic.ResourceProvider = {
  * (as `StrictHostKeyChecking=accept-new` does), unless the declaration says they were rotated.
  * Contacts no host: the probe already read what sshd offers.
  */
-export function acceptHostKeys(s: HostKeyState, recorded: readonly string[] | undefined): string[] {
+export function acceptHostKeys(s: Pick<HostKeyState, "offered" | "pinned" | "rotated" | "where">, recorded: readonly string[] | undefined): string[] {
     const same = (a: string, b: string) => a.split(/\s+/).slice(0, 2).join(" ") === b.split(/\s+/).slice(0, 2).join(" ");
     const offers = (k: string) => s.offered.some((o) => same(o, k));
     if (s.pinned !== null) {
@@ -226,14 +243,16 @@ export function fingerprint(key: string): string {
 
 const hostKeyProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: HostKeyState) {
+        if (inputs.refused) throw new Error(`${inputs.refused} (nothing was sent to change the host)`);
         return { id: "host-key", outs: { ...inputs, recorded: acceptHostKeys(inputs, undefined) } };
     },
     async update(_id: string, olds: HostKeyState, news: HostKeyState) {
+        if (news.refused) throw new Error(`${news.refused} (nothing was sent to change the host)`);
         return { outs: { ...news, recorded: acceptHostKeys(news, olds.recorded) } };
     },
     async diff(_id: string, olds: HostKeyState, news: HostKeyState) {
         const offered = (s: HostKeyState) => JSON.stringify([...s.offered].sort());
-        const changes = news.pending || offered(olds) !== offered(news) || olds.pinned !== news.pinned || olds.rotated !== news.rotated;
+        const changes = !!news.refused || news.pending || offered(olds) !== offered(news) || olds.pinned !== news.pinned || olds.rotated !== news.rotated;
         return { changes, deleteBeforeReplace: false };
     },
 };
@@ -262,6 +281,13 @@ interface HostPlan {
     readonly paths: string[];
     /** The public host keys sshd offers, as known_hosts key text. */
     readonly hostKeys: string[];
+    /** Why nothing may run on this host (see PipelineSpec.refused, or the probe failed). */
+    readonly refused?: string;
+}
+
+/** The plan of a host nothing may be done to: no change, nothing to snapshot. */
+function refusedPlan(why: string): HostPlan {
+    return { plans: {}, pending: false, drift: [], paths: [], hostKeys: [], refused: why };
 }
 
 /** Plans every concern from one framed probe output. */
@@ -300,17 +326,25 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         if (offline) {
             return pulumi.unknown as unknown as HostPlan;
         }
+        if (s.refused) {
+            return refusedPlan(s.refused);
+        }
         const r = await runScript(t, composePhase([
             { script: "host/host-keys", label: "host-keys" },
             ...s.concerns.map((c) => ({ ...c.probe, label: c.name })),
         ]));
         if (r.code !== 0) {
-            throw new pulumi.ResourceError(`${name}: probing ${describeTarget(t)} failed: ${r.stderr.trim() || r.stdout.trim()}`, parent);
+            // Reported as the component's error (not thrown: a rejected input reaches the user
+            // wrapped in serialisation messages, and late); the host-key step then stops the run.
+            const why = `${name}: probing ${describeTarget(t)} failed: ${r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`}`;
+            await pulumi.log.error(why, parent);
+            return refusedPlan(why);
         }
         return planHost(s.concerns, r.stdout);
     }));
 
     const hostKey = new PipelineStep(stepTypes.hostKey, hostKeyProvider, `${name}-host-key`, {
+        refused: plan.apply((p) => p.refused ?? null),
         pending: plan.pending,
         offered: plan.hostKeys,
         pinned: spec.login.apply((l) => l.hostKey ?? null),
@@ -318,10 +352,8 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         where: spec.login.apply((l) => `${l.host}:${l.port}`),
     }, { parent });
     const hostKeys = hostKey.recorded.apply((k) => k ?? []);
-    // Every SSH connection after the probe accepts only those keys.
-    const pinnedTarget = pulumi.all([target, hostKeys]).apply(([t, keys]): CommandTarget =>
-        (t.kind === "ssh" && !t.hostKey && keys.length > 0 ? { ...t, knownHostKeys: keys } : t));
-    const common = { target: pinnedTarget, pending: plan.pending, desiredHash, drift: plan.drift };
+    // Every SSH connection after the probe accepts only those keys (the steps pin them when they run).
+    const common = { target, pending: plan.pending, desiredHash, drift: plan.drift, knownHostKeys: hostKeys };
 
     const snapshot = new PipelineStep(stepTypes.snapshot, phaseProvider, `${name}-snapshot`, {
         ...common,
@@ -356,9 +388,8 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         }),
     }, { parent, dependsOn: [snapshot] });
 
-    const login = pulumi.all([spec.login, args.privateKey, args.password, hostKeys]).apply(([l, privateKey, password, keys]): CommandTarget => ({
-        kind: "ssh", host: l.host, port: l.port, user: l.user, privateKey, password,
-        ...(l.hostKey ? { hostKey: l.hostKey } : keys.length > 0 ? { knownHostKeys: keys } : {}),
+    const login = pulumi.all([spec.login, args.privateKey, args.password]).apply(([l, privateKey, password]): CommandTarget => ({
+        kind: "ssh", host: l.host, port: l.port, user: l.user, privateKey, password, ...(l.hostKey ? { hostKey: l.hostKey } : {}),
     }));
     const verify = new PipelineStep(stepTypes.verify, verifyProvider, `${name}-verify`, {
         ...common,

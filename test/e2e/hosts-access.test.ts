@@ -65,6 +65,6 @@ describe("HostsAccess scripts on real hosts", function () {
         const r = await host.console("/bin/sh -s", { input: composePhase(p.apply) });
         assert.notEqual(r.code, 0);
         assert.match(r.stderr, /\/etc\/hosts\.allow changed since it was probed/);
-        assert.match(r.stdout, /^failed_step=hosts-access-apply$/m);
+        assert.match(r.stdout, /^failed_step=hosts-access\/apply$/m);
     });
 });
