@@ -28,6 +28,11 @@ export interface ConcernPlan {
     readonly drift: readonly string[];
     /** Every file the apply steps may touch: the snapshot holds them (firewall state it always holds). */
     readonly paths: readonly string[];
+    /**
+     * Paths whose owner and mode only (not contents) the apply steps may change, e.g. a home
+     * directory StrictModes refuses: the snapshot records and restores just those. Defaults to none.
+     */
+    readonly modes?: readonly string[];
     /** Steps run in order inside the dead-man window; empty when nothing is pending. */
     readonly apply: readonly Step[];
     /** True when sshd must be restarted after the apply steps (sshd_config, runtime repairs). */

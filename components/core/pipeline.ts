@@ -279,15 +279,26 @@ interface HostPlan {
     readonly pending: boolean;
     readonly drift: string[];
     readonly paths: string[];
+    readonly modes: string[];
     /** The public host keys sshd offers, as known_hosts key text. */
     readonly hostKeys: string[];
     /** Why nothing may run on this host (see PipelineSpec.refused, or the probe failed). */
     readonly refused?: string;
 }
 
+/**
+ * Fails the program run with `message` as `resource`'s error, without feeding a rejected value
+ * into any resource's inputs (which would reach the user wrapped in serialisation messages, and
+ * only after the other registrations gave up). Left unhandled on purpose: the Pulumi runtime's
+ * handler reports it once, against the resource, and the preview or update fails.
+ */
+export function failRun(message: string, resource: pulumi.Resource): void {
+    void Promise.reject(new pulumi.ResourceError(message, resource, true));
+}
+
 /** The plan of a host nothing may be done to: no change, nothing to snapshot. */
 function refusedPlan(why: string): HostPlan {
-    return { plans: {}, pending: false, drift: [], paths: [], hostKeys: [], refused: why };
+    return { plans: {}, pending: false, drift: [], paths: [], modes: [], hostKeys: [], refused: why };
 }
 
 /** Plans every concern from one framed probe output. */
@@ -307,6 +318,7 @@ export function planHost(concerns: readonly Concern[], probeStdout: string): Hos
         pending: all.some((p) => p.pending),
         drift: all.flatMap((p) => [...p.drift]),
         paths: [...new Set(all.flatMap((p) => [...p.paths]))],
+        modes: [...new Set(all.flatMap((p) => [...(p.modes ?? [])]))],
         hostKeys: parseKeyValues(framed.get("host-keys") ?? "").filter(([k]) => k === "host_key").map(([, v]) => v),
     };
 }
@@ -337,7 +349,7 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
             // Reported as the component's error (not thrown: a rejected input reaches the user
             // wrapped in serialisation messages, and late); the host-key step then stops the run.
             const why = `${name}: probing ${describeTarget(t)} failed: ${r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`}`;
-            await pulumi.log.error(why, parent);
+            failRun(why, parent);
             return refusedPlan(why);
         }
         return planHost(s.concerns, r.stdout);
@@ -359,7 +371,10 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         ...common,
         phase: pulumi.all([plan, desiredHash]).apply(([p, hash]) => composePhase([{
             script: "host/snapshot",
-            env: { SR_SNAPSHOT_ID: `${hash}-${Date.now().toString(36)}`, SR_PATHS: p.paths.join("\n"), SR_KEEP: args.snapshotsKept },
+            env: {
+                SR_SNAPSHOT_ID: `${hash}-${Date.now().toString(36)}`, SR_PATHS: p.paths.join("\n"), SR_MODES: p.modes.join("\n"),
+                SR_KEEP: args.snapshotsKept,
+            },
         }])),
     }, { parent, dependsOn: [hostKey] });
     const snapshotPath = snapshot.result.apply((r) => r?.snapshot);

@@ -4,6 +4,7 @@
 #   SR_SNAPSHOT       the snapshot directory (the snapshot= line of snapshot.sh)
 #   SR_DEADMAN_TOKEN  set only by the dead-man job: restore only if this job claims the token first
 # Prints: deadman=fired|disarmed (dead-man job only), restored=<path> and removed=<path> for files,
+# restored_mode=<path> for each owner and mode recorded without contents,
 # firewall=iptables|ip6tables|nft for each rule set loaded, selinux=<mode> when it was set,
 # service_manager=, sshd_service=, and sshd=restarted.
 set -eu
@@ -28,7 +29,7 @@ while IFS= read -r line; do
     kind=${line%% *}
     p=${line#* }
     case $kind in
-        format | seq | created) continue ;;
+        format | seq | created | meta) continue ;;
         file | link | dir | absent) sr_check_path "manifest entry" "$p" ;;
         *) sr_die "$snap/manifest: unknown entry '$line'" ;;
     esac
@@ -45,6 +46,15 @@ while IFS= read -r line; do
     restored=$restored$p$sr_nl
 done <"$snap/manifest"
 [ ! -f "$snap/files.tar" ] || tar -C / -xpf "$snap/files.tar"
+# Owners and modes recorded without contents ("meta <uid>:<gid> <mode> <path>"), after the files.
+sed -n 's/^meta //p' "$snap/manifest" | while read -r owner mode p; do
+    sr_check_path "manifest entry" "$p"
+    case $owner:$mode in *[!0-9:]*) sr_die "$snap/manifest: bad meta entry for $p" ;; esac
+    [ -e "$p" ] || continue
+    chown -- "$owner" "$p"
+    chmod -- "$mode" "$p"
+    printf 'restored_mode=%s\n' "$p"
+done
 printf '%s' "$restored" | sed 's/^/restored=/'
 
 if sr_selinux_enabled && command -v restorecon >/dev/null 2>&1; then

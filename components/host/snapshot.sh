@@ -4,6 +4,7 @@
 # Environment:
 #   SR_SNAPSHOT_ID   name of this snapshot (letters, digits, . _ -); the same id twice is one snapshot
 #   SR_PATHS         absolute paths, one a line; a path missing now is recorded absent (restore deletes it)
+#   SR_MODES         absolute paths, one a line, whose owner and mode only are recorded (a home directory)
 #   SR_SNAPSHOT_DIR  where snapshots live (default /var/lib/sshremedy/snapshots)
 #   SR_KEEP          how many snapshots to keep, oldest pruned first (default 5)
 # Prints: snapshot=<dir>, created=yes|no, then pruned=<dir> for each snapshot removed.
@@ -51,6 +52,13 @@ else
         [ "$kind" = absent ] || set -- "$@" "./${p#/}"
     done <<EOF
 ${SR_PATHS:-}
+EOF
+    while IFS= read -r p; do
+        [ -n "$p" ] || continue
+        sr_check_path "SR_MODES entry" "$p"
+        [ ! -e "$p" ] || printf 'meta %s %s %s\n' "$(stat -c %u:%g -- "$p")" "$(stat -c %a -- "$p")" "$p" >>"$tmp/manifest"
+    done <<EOF
+${SR_MODES:-}
 EOF
     # tar refuses to make an empty archive: with nothing present there is no files.tar.
     [ "$#" -eq 0 ] || tar -C / -cf "$tmp/files.tar" "$@"

@@ -24,7 +24,12 @@ describe("declaration edge with inputs from other resources (Pulumi mocks)", () 
     // What the engine was told: each resource's inputs by name, and the errors logged against components.
     const inputs = new Map<string, Record<string, unknown>>();
     const logged: string[] = [];
-    const logError = pulumi.log.error;
+    // The pipeline fails the run with an unhandled ResourceError, as the Pulumi runtime expects;
+    // here it is collected instead of reaching mocha's own handler.
+    let mochaHandlers: NodeJS.UnhandledRejectionListener[] = [];
+    const collect = (e: unknown) => {
+        logged.push(pulumi.ResourceError.isInstance(e) ? e.message : `not a ResourceError: ${String(e)}`);
+    };
     before(() => {
         pulumi.runtime.setMocks({
             newResource: (a) => {
@@ -33,12 +38,13 @@ describe("declaration edge with inputs from other resources (Pulumi mocks)", () 
             },
             call: () => ({}),
         }, "sshremedy", "unit", true);
-        (pulumi.log as { error: typeof pulumi.log.error }).error = async (msg: string) => {
-            logged.push(msg);
-        };
+        mochaHandlers = process.listeners("unhandledRejection");
+        process.removeAllListeners("unhandledRejection");
+        process.on("unhandledRejection", collect);
     });
     after(() => {
-        (pulumi.log as { error: typeof pulumi.log.error }).error = logError;
+        process.removeListener("unhandledRejection", collect);
+        mochaHandlers.forEach((h) => process.on("unhandledRejection", h));
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -64,6 +70,7 @@ describe("declaration edge with inputs from other resources (Pulumi mocks)", () 
             const name = `later-${what.length}`;
             const a = new SshAccess(name, { ...args, login: { ...args.login, ...login } });
             assert.deepEqual(await settle(a.drift), []);
+            await new Promise((r) => setTimeout(r, 50));
             // Reported as the component's error, naming the argument; the host-key step (the
             // first that may run anything) carries the refusal, so no step after it runs.
             assert.equal(logged.length, 1, logged.join("\n"));
@@ -77,6 +84,7 @@ describe("declaration edge with inputs from other resources (Pulumi mocks)", () 
     it("a good address known only at deploy time reaches the host (the probe goes through the console)", async () => {
         const a = new SshAccess("good", { ...args, login: { ...args.login, address: pulumi.output("198.18.0.2") } });
         assert.deepEqual(await settle(a.drift), []);
+        await new Promise((r) => setTimeout(r, 50));
         assert.match(logged.pop() ?? "", /^good: probing console sh -c .* failed: exit 1$/);
         assert.equal(fs.existsSync(touched), true, "the probe did not run once the address was known and valid");
         fs.rmSync(touched);
