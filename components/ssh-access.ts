@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Concern } from "./core/concern";
-import { DeclarationError, validatedAs } from "./core/errors";
+import { DeclarationError, isDeclarationError, validatedAs } from "./core/errors";
 import { hostPipeline } from "./core/pipeline";
 import type { CommandTargetInput } from "./core/transport";
 import {
@@ -9,6 +9,7 @@ import {
 } from "./declaration";
 import { firewallAllowlistConcern } from "./firewall-allowlist/firewall-allowlist";
 import { hostsAccessConcern, HostsAccessArgs } from "./hosts-access/hosts-access";
+import { derivePublicKey, loginKeyConcern } from "./login-key/login-key";
 import { selinuxModeConcern, SelinuxModeArgs } from "./selinux-mode/selinux-mode";
 import { sshdConfigConcern, SshdConfigDeclaration } from "./sshd-config/sshd-config";
 import { validateSshdSettings } from "./sshd-config/validate";
@@ -38,16 +39,24 @@ export interface SshAccessArgs extends AccessArgs {
     readonly selinux?: SelinuxModeArgs | false;
     /** sshd's libraries, PAM modules, host keys. Defaults to repairing from the host's package cache. false: not managed. */
     readonly runtime?: SshdRuntimeArgs | false;
+    /**
+     * The key gate of a key login: the login key's public half in the file sshd reads for the user
+     * (its effective AuthorizedKeysFile), that file and the directories above it as StrictModes
+     * demands. Defaults to managed. false: not managed.
+     */
+    readonly authorizedKeys?: false;
 }
 
 /** The concerns a component of this file manages, in the order that keeps the current path open longest. */
-type ConcernName = "firewall-allowlist" | "hosts-access" | "selinux-mode" | "sshd-runtime" | "sshd-config";
-const ALL: readonly ConcernName[] = ["firewall-allowlist", "hosts-access", "selinux-mode", "sshd-runtime", "sshd-config"];
+type ConcernName = "firewall-allowlist" | "hosts-access" | "selinux-mode" | "sshd-runtime" | "login-key" | "sshd-config";
+const ALL: readonly ConcernName[] = ["firewall-allowlist", "hosts-access", "selinux-mode", "sshd-runtime", "login-key", "sshd-config"];
 
 /** SshAccessArgs with every value known: what the concerns are built from. */
 export type KnownSshAccessArgs = Omit<SshAccessArgs, "login" | "firewall" | "target"> & {
     readonly login: Omit<LoginArgs, "address" | "user" | "port" | "sources" | "hostKey"> & {
         readonly address: string; readonly user: string; readonly port?: number; readonly sources?: readonly string[]; readonly hostKey?: string;
+        /** The login key's public half (SshAccess derives it from privateKey); without it there is no key gate. */
+        readonly publicKey?: string;
     };
     readonly firewall?: { readonly allow?: readonly string[] } | false;
 };
@@ -89,6 +98,12 @@ function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { 
     if (wanted("sshd-runtime") && args.runtime !== false) {
         concerns.push(validatedAs((h) => `runtime.${h}`, () => sshdRuntimeConcern(args.runtime || {})));
     }
+    if (wanted("login-key") && args.authorizedKeys !== false && login.method === "key" && args.login.publicKey !== undefined) {
+        // sshd's view for the verifying connection: from the first source when it is one address.
+        const from = /^[0-9A-Fa-f.:]+(?:\/(?:32|128))?$/.test(sources[0] ?? "") ? sources[0].split("/")[0] : "127.0.0.1";
+        const connection = `user=${login.user},host=${from},addr=${from},laddr=${login.address},lport=${login.port}`;
+        concerns.push(loginKeyConcern({ user: login.user, publicKey: args.login.publicKey, connection }));
+    }
     if (wanted("sshd-config")) {
         concerns.push(validatedAs((h) => `sshd.${h}`, () => sshdConfigConcern({ ...args.sshd, settings },
             { user: login.user, method: login.method, address: login.address })));
@@ -98,6 +113,12 @@ function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { 
             "declare the sources the login comes from, or use SshAccess");
     }
     return { concerns, login };
+}
+
+/** The derived public key, or the DeclarationError deriving it raised (thrown inside the edge, with the other checks). */
+function publicKeyOrThrow(d: { key?: string; problem?: string; fix?: string } | undefined): string | undefined {
+    if (d?.problem !== undefined) throw new DeclarationError("login.privateKey", d.problem, d.fix ?? "");
+    return d?.key;
 }
 
 /** What a policy pack sees of a component of this file: the whole declaration, secrets reduced to the method. */
@@ -149,13 +170,24 @@ abstract class AccessComponent extends pulumi.ComponentResource {
             }
         });
         const l = args.login;
+        // The key gate needs the login key's public half: derived here, not secret.
+        const keyGate = only.includes("login-key") && args.authorizedKeys !== false && l.privateKey !== undefined;
+        const publicKey = keyGate ? pulumi.unsecret(pulumi.output(l.privateKey!).apply((k) => {
+            try {
+                return { key: derivePublicKey(k) };
+            } catch (e) {
+                if (!isDeclarationError(e)) throw e;
+                return { problem: e.problem, fix: e.fix };
+            }
+        })) : undefined;
         const spec = resolveSpec(this, prefix, {
             address: l.address, user: l.user, port: l.port, sources: l.sources, hostKey: l.hostKey,
-            allow: args.firewall ? args.firewall.allow : undefined,
+            allow: args.firewall ? args.firewall.allow : undefined, publicKey,
         }, (v) => buildAccess({
             ...args,
             login: { ...l, address: v.address as string, user: v.user as string, port: v.port as number | undefined,
-                sources: v.sources as string[] | undefined, hostKey: v.hostKey as string | undefined },
+                sources: v.sources as string[] | undefined, hostKey: v.hostKey as string | undefined,
+                publicKey: publicKeyOrThrow(v.publicKey as { key?: string; problem?: string; fix?: string } | undefined) },
             firewall: args.firewall === false ? false : args.firewall && { allow: v.allow as string[] | undefined },
         }, only));
         const out = hostPipeline(this, name, {

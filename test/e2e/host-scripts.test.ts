@@ -106,6 +106,17 @@ describe("host scripts: snapshot, restore, stage-validate, swap, dead-man on rea
 
     for (const flavour of ["systemd", "sysv"] as Flavour[]) {
         describe(`${flavour} host`, () => {
+            it("snapshot → restore puts back the owner and mode of a path recorded without contents (SR_MODES), leaving its files alone", async () => {
+                const host = await newHost({ flavour });
+                await host.consoleOk("chmod 0750 /home/alice && chown alice:alice /home/alice && echo mine > /home/alice/notes");
+                const snap = await runOk(host, "host/snapshot.sh", { SR_SNAPSHOT_ID: "modes", SR_MODES: "/home/alice" });
+                assert.match(await host.consoleOk(`cat ${snap.one("snapshot")}/manifest`), /^meta \d+:\d+ 750 \/home\/alice$/m);
+                await host.consoleOk("chmod 0777 /home/alice && chown bob /home/alice && echo later > /home/alice/notes");
+                const r = await runOk(host, "host/restore.sh", { SR_SNAPSHOT: snap.one("snapshot") });
+                assert.deepEqual(r.all("restored_mode"), ["/home/alice"]);
+                assert.equal((await host.consoleOk("stat -c '%U %a' /home/alice; cat /home/alice/notes")).trim(), "alice 750\nlater");
+            });
+
             it("snapshot → restore puts back content, mode, owner, a link and a directory, deletes a file recorded absent, reloads iptables and nft rules and restarts sshd", async () => {
                 const host = await newHost({ flavour });
                 await host.consoleOk(`set -eu

@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -16,9 +17,11 @@ describe("declaration edge with inputs from other resources (Pulumi mocks)", () 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sshremedy-unit-"));
     const touched = path.join(dir, "touched");
     // A console that would leave a file behind if anything were ever sent through it.
+    // A real key: SshAccess derives its public half (ssh-keygen -y) for the key gate.
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "id")]);
     const args: SshAccessArgs = {
         target: { kind: "console", prefix: ["sh", "-c", 'touch "$0"; exit 1', touched] },
-        login: { address: "198.18.0.2", user: "alice", privateKey: "key", sources: ["198.18.0.1"] },
+        login: { address: "198.18.0.2", user: "alice", privateKey: fs.readFileSync(path.join(dir, "id"), "utf8"), sources: ["198.18.0.1"] },
     };
 
     // What the engine was told: each resource's inputs by name, and the errors logged against components.
@@ -80,6 +83,14 @@ describe("declaration edge with inputs from other resources (Pulumi mocks)", () 
             assert.equal(fs.existsSync(touched), false, "something was sent to the host");
         });
     }
+
+    it("a private key ssh-keygen cannot read is refused naming login.privateKey, and nothing is sent", async () => {
+        const a = new SshAccess("badkey", { ...args, login: { ...args.login, privateKey: pulumi.secret("not a key") } });
+        assert.deepEqual(await settle(a.drift), []);
+        await new Promise((r) => setTimeout(r, 50));
+        assert.match(logged.pop() ?? "", /^login\.privateKey: ssh-keygen -y could not read it .*Fix: give an OpenSSH private key without a passphrase/);
+        assert.equal(fs.existsSync(touched), false, "something was sent to the host");
+    });
 
     it("a good address known only at deploy time reaches the host (the probe goes through the console)", async () => {
         const a = new SshAccess("good", { ...args, login: { ...args.login, address: pulumi.output("198.18.0.2") } });

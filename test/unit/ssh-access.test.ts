@@ -12,6 +12,16 @@ describe("SshAccess concerns", () => {
             ["firewall-allowlist", "hosts-access", "selinux-mode", "sshd-runtime", "sshd-config"]);
     });
 
+    it("[gate-key] a key login with its public half gets the key gate before sshd_config, asking sshd about the verifying connection", () => {
+        const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+        const concerns = sshAccessConcerns({ ...smallest, login: { ...smallest.login, publicKey: key } });
+        assert.deepEqual(concerns.map((c) => c.name), ["firewall-allowlist", "hosts-access", "selinux-mode", "sshd-runtime", "login-key", "sshd-config"]);
+        assert.deepEqual(concerns.find((c) => c.name === "login-key")!.declaration,
+            { user: "alice", publicKey: key, connection: "user=alice,host=198.18.0.1,addr=198.18.0.1,laddr=198.18.0.2,lport=22" });
+        assert.equal(sshAccessConcerns({ ...smallest, authorizedKeys: false, login: { ...smallest.login, publicKey: key } })
+            .some((c) => c.name === "login-key"), false);
+    });
+
     it("admits the login in sshd_config by default and relabels the login's ~/.ssh", () => {
         const concerns = sshAccessConcerns(smallest);
         const sshd = concerns.find((c) => c.name === "sshd-config")!.declaration as { admit: unknown };
