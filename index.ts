@@ -25,6 +25,7 @@ interface HostDeclaration {
     readonly firewall?: SshAccessArgs["firewall"];
     readonly selinux?: SshAccessArgs["selinux"];
     readonly runtime?: SshAccessArgs["runtime"];
+    readonly account?: SshAccessArgs["account"];
     readonly deadmanWindowSec?: number;
 }
 
@@ -64,6 +65,7 @@ export const results = Object.fromEntries(hosts.map((h, i) => {
         firewall: h.firewall,
         selinux: h.selinux,
         runtime: h.runtime,
+        account: h.account,
         deadmanWindowSec: h.deadmanWindowSec,
     });
     return [h.name, { drift: access.drift, changed: access.changed, snapshot: access.snapshot, verifiedAt: access.verifiedAt, hostKeys: access.hostKeys }];

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Concern } from "./core/concern";
 import { DeclarationError, isDeclarationError, joinPath } from "./core/errors";
 import { parseIp } from "./core/ip";
-import { failRun, type PipelineSpec } from "./core/pipeline";
+import { refuse, type PipelineSpec } from "./core/pipeline";
 import type { CommandTargetInput } from "./core/transport";
 import { parseSource } from "./hosts-access/hosts-access";
 
@@ -244,12 +244,12 @@ export function resolveSpec<V extends Record<string, unknown>>(
     // Known only at deploy time: a bad value is reported as the component's error, and the spec
     // carries the refusal so the pipeline contacts no host (a thrown error would reach the user
     // wrapped in serialisation messages, after the other resources' registrations).
-    return pulumi.output(values as pulumi.Inputs).apply((v): PipelineSpec => {
+    return pulumi.output(values as pulumi.Inputs).apply(async (v): Promise<PipelineSpec> => {
         try {
             return toSpec(v as V);
         } catch (e) {
             if (!pulumi.ResourceError.isInstance(e)) throw e;
-            failRun(e.message, resource);
+            await refuse(e.message, resource);
             return { concerns: [], login: { host: "", port: 22, user: "", hostKeyRotated: false }, refused: e.message };
         }
     }) as pulumi.Output<PipelineSpec>;

@@ -7,6 +7,7 @@ import {
     AccessArgs, atEdge, checkCommandPrefix, checkKept, checkKnownNow, checkSource, checkWindow, isKnownNow, LoginArgs, loginFields,
     offlinePreviewDefault, ResolvedLogin, resolveLogin, resolveSpec,
 } from "./declaration";
+import { accountConcern, AccountArgs } from "./account/account";
 import { firewallAllowlistConcern } from "./firewall-allowlist/firewall-allowlist";
 import { hostsAccessConcern, HostsAccessArgs } from "./hosts-access/hosts-access";
 import { derivePublicKey, loginKeyConcern } from "./login-key/login-key";
@@ -45,11 +46,20 @@ export interface SshAccessArgs extends AccessArgs {
      * demands. Defaults to managed. false: not managed.
      */
     readonly authorizedKeys?: false;
+    /**
+     * The login's account: a shell that does not log in, a lock sshd refuses, an expiry that has
+     * passed, /etc/nologin. Defaults to reporting what refuses the login (the run stops before any
+     * change) and fixing nothing. false: not checked.
+     */
+    readonly account?: AccountDeclaration | false;
 }
 
+/** The account gate as SshAccess takes it: the user and the method are the login's. */
+export type AccountDeclaration = Omit<AccountArgs, "user" | "method">;
+
 /** The concerns a component of this file manages, in the order that keeps the current path open longest. */
-type ConcernName = "firewall-allowlist" | "hosts-access" | "selinux-mode" | "sshd-runtime" | "login-key" | "sshd-config";
-const ALL: readonly ConcernName[] = ["firewall-allowlist", "hosts-access", "selinux-mode", "sshd-runtime", "login-key", "sshd-config"];
+type ConcernName = "firewall-allowlist" | "hosts-access" | "selinux-mode" | "sshd-runtime" | "account" | "login-key" | "sshd-config";
+const ALL: readonly ConcernName[] = ["firewall-allowlist", "hosts-access", "selinux-mode", "sshd-runtime", "account", "login-key", "sshd-config"];
 
 /** SshAccessArgs with every value known: what the concerns are built from. */
 export type KnownSshAccessArgs = Omit<SshAccessArgs, "login" | "firewall" | "target"> & {
@@ -98,15 +108,19 @@ function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { 
     if (wanted("sshd-runtime") && args.runtime !== false) {
         concerns.push(validatedAs((h) => `runtime.${h}`, () => sshdRuntimeConcern(args.runtime || {})));
     }
+    if (wanted("account") && args.account !== false) {
+        concerns.push(validatedAs((h) => (h === "user" ? "login.user" : h === "method" ? "login" : `account.${h}`),
+            () => accountConcern({ ...(args.account || {}), user: login.user, method: login.method })));
+    }
+    // sshd is asked about the verifying connection: from the first source when it is one address.
+    const from = /^[0-9A-Fa-f.:]+(?:\/(?:32|128))?$/.test(sources[0] ?? "") ? sources[0].split("/")[0] : "127.0.0.1";
     if (wanted("login-key") && args.authorizedKeys !== false && login.method === "key" && args.login.publicKey !== undefined) {
-        // sshd's view for the verifying connection: from the first source when it is one address.
-        const from = /^[0-9A-Fa-f.:]+(?:\/(?:32|128))?$/.test(sources[0] ?? "") ? sources[0].split("/")[0] : "127.0.0.1";
         const connection = `user=${login.user},host=${from},addr=${from},laddr=${login.address},lport=${login.port}`;
         concerns.push(loginKeyConcern({ user: login.user, publicKey: args.login.publicKey, connection }));
     }
     if (wanted("sshd-config")) {
         concerns.push(validatedAs((h) => `sshd.${h}`, () => sshdConfigConcern({ ...args.sshd, settings },
-            { user: login.user, method: login.method, address: login.address })));
+            { user: login.user, method: login.method, address: login.address, source: from, port: login.port })));
     }
     if (concerns.length === 0) {
         throw new DeclarationError(only.length === 1 ? "login.sources" : "login", `leaves nothing for ${only.join(", ")} to manage`,
@@ -134,6 +148,7 @@ export function declarationInputs(args: SshAccessArgs): pulumi.Inputs {
         firewall: args.firewall ?? {},
         selinux: args.selinux ?? {},
         runtime: args.runtime ?? {},
+        account: args.account ?? {},
         deadmanWindowSec: args.deadmanWindowSec ?? 60,
         snapshotsKept: args.snapshotsKept ?? 5,
     };

@@ -242,6 +242,12 @@ export function fingerprint(key: string): string {
 }
 
 const hostKeyProvider: pulumi.dynamic.ResourceProvider = {
+    // A refused host fails here, in preview too, before any step that could change it.
+    async check(_olds: HostKeyState, news: HostKeyState) {
+        return news.refused
+            ? { inputs: news, failures: [{ property: "", reason: "stopped by the error reported for its component; nothing was sent to change the host" }] }
+            : { inputs: news };
+    },
     async create(inputs: HostKeyState) {
         if (inputs.refused) throw new Error(`${inputs.refused} (nothing was sent to change the host)`);
         return { id: "host-key", outs: { ...inputs, recorded: acceptHostKeys(inputs, undefined) } };
@@ -287,13 +293,13 @@ interface HostPlan {
 }
 
 /**
- * Fails the program run with `message` as `resource`'s error, without feeding a rejected value
- * into any resource's inputs (which would reach the user wrapped in serialisation messages, and
- * only after the other registrations gave up). Left unhandled on purpose: the Pulumi runtime's
- * handler reports it once, against the resource, and the preview or update fails.
+ * Reports why nothing may be done to a host as `resource`'s error, and returns the plan that
+ * carries it: the host-key step fails its check with it, which fails a preview as well as an
+ * update before any step runs. Not thrown: a rejected input reaches the user wrapped in
+ * serialisation messages, and an unhandled rejection holds the program for half a minute.
  */
-export function failRun(message: string, resource: pulumi.Resource): void {
-    void Promise.reject(new pulumi.ResourceError(message, resource, true));
+export async function refuse(message: string, resource: pulumi.Resource): Promise<void> {
+    await pulumi.log.error(message, resource);
 }
 
 /** The plan of a host nothing may be done to: no change, nothing to snapshot. */
@@ -349,10 +355,18 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
             // Reported as the component's error (not thrown: a rejected input reaches the user
             // wrapped in serialisation messages, and late); the host-key step then stops the run.
             const why = `${name}: probing ${describeTarget(t)} failed: ${r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`}`;
-            failRun(why, parent);
+            await refuse(why, parent);
             return refusedPlan(why);
         }
-        return planHost(s.concerns, r.stdout);
+        try {
+            return planHost(s.concerns, r.stdout);
+        } catch (e) {
+            // A concern that found a cause it must not fix on its own (an account the declaration
+            // says to leave alone, a key file outside the home) says why; nothing is changed.
+            const why = `${name}: ${e instanceof Error ? e.message : String(e)}`;
+            await refuse(why, parent);
+            return refusedPlan(why);
+        }
     }));
 
     const hostKey = new PipelineStep(stepTypes.hostKey, hostKeyProvider, `${name}-host-key`, {

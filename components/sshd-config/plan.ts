@@ -2,6 +2,7 @@ import { fromBase64, lastValue, lineDiff, parseKeyValues } from "../core/compose
 import { declaredKeywords, neutraliseDropIn, renderManaged, renderReplace } from "./render";
 import type { Distro } from "./distro";
 import type { SshdSettings } from "./validate";
+import { applyEdits, type LineEdit } from "./origin";
 
 /** What the probe phase read on a host. */
 export interface SshdProbe {
@@ -12,6 +13,8 @@ export interface SshdProbe {
     readonly sshdActive: boolean;
     /** Lines of the live file sshd refuses to parse, 1-based, with sshd's words for each. */
     readonly badLines: readonly { readonly line: number; readonly message: string }[];
+    /** `sshd -T -C` for the verifying connection, when the probe was given one and sshd could answer. */
+    readonly effective?: string;
 }
 
 
@@ -28,6 +31,7 @@ export function parseProbe(stdout: string): SshdProbe {
             return { path: fromBase64(p), text: fromBase64(t) };
         }),
         sshdActive: lastValue(kv, "sshd_active") === "yes",
+        effective: lastValue(kv, "effective") === undefined ? undefined : fromBase64(lastValue(kv, "effective")!),
         badLines: fromBase64(lastValue(kv, "sshd_t") ?? "").split("\n").flatMap((l) => {
             const m = /: line (\d+): (.*)$/.exec(l);
             return m ? [{ line: Number(m[1]), message: m[2] }] : [];
@@ -51,14 +55,15 @@ export interface SshdPlan {
     readonly paths: readonly string[];
 }
 
-export function planSshd(probe: SshdProbe, settings: SshdSettings, mode: SshdMode, target: string): SshdPlan {
+export function planSshd(probe: SshdProbe, settings: SshdSettings, mode: SshdMode, target: string, edits: readonly LineEdit[] = []): SshdPlan {
     const current = probe.config ?? "";
     // A line sshd cannot parse stops it from starting at all (S15): comment it out, saying why.
-    const base = withoutBadLines(current, probe.badLines);
+    // Then the lines that refuse the login where sshd reads them (origin.ts); line numbers still hold.
+    const base = applyEdits(withoutBadLines(current, probe.badLines), edits.filter((e) => e.file === target));
     const config = mode.kind === "replace" ? renderReplace(settings, mode.distro) : renderManaged(base, settings);
     const keywords = declaredKeywords(settings);
     const dropInWrites = probe.dropIns
-        .map((d) => ({ path: d.path, before: d.text, text: neutraliseDropIn(d.text, keywords).text }))
+        .map((d) => ({ path: d.path, before: d.text, text: neutraliseDropIn(applyEdits(d.text, edits.filter((e) => e.file === d.path)), keywords).text }))
         .filter((d) => d.text !== d.before)
         .map(({ path, text }) => ({ path, text }));
     const drift = [

@@ -5,6 +5,8 @@
 #   SR_SSHD_CONFIG_TARGET  the live file (default /etc/ssh/sshd_config)
 #   SR_LOGIN_USER          optional: the user who must get in; adds login_groups= (id -Gn) and
 #                          one address= line per address the host holds
+#   SR_CONNECT             optional: the verifying connection's -C spec; adds effective=<base64 of
+#                          sshd -T -C> when sshd can parse its configuration
 # Prints: config=<base64 or "absent">, dropin=<base64 path> <base64 content> per included file,
 # then sshd_active=yes|no and the service_manager= / sshd_service= lines of sr_sshd_describe.
 set -eu
@@ -27,6 +29,10 @@ if [ -f "$target" ]; then
     fi
 else
     printf 'config=absent\n'
+fi
+# sshd's own answer for the verifying connection: Match blocks and drop-ins applied.
+if [ -n "${SR_CONNECT:-}" ] && sshd=$(sr_sshd_bin 2>/dev/null) && sr_sshd_check "$sshd" -T -C "$SR_CONNECT"; then
+    printf 'effective=%s\n' "$(printf '%s\n' "$sr_out" | sr_b64)"
 fi
 if [ -n "${SR_LOGIN_USER:-}" ]; then
     printf 'login_groups=%s\n' "$(id -Gn -- "$SR_LOGIN_USER" 2>/dev/null || true)"

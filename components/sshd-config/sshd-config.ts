@@ -5,6 +5,7 @@ import { AccessArgs, atEdge, checkKept, checkKnownNow, checkWindow, loginFields,
 import { lastValue, parseKeyValues } from "../core/compose";
 import { admitSettings } from "./admit";
 import { planSshd, parseProbe, SshdMode } from "./plan";
+import { admitEdits, effectiveValues, insideMatch, readOrder } from "./origin";
 import { effectiveChecks } from "./effective";
 import { DeclarationError } from "../core/errors";
 import { validateSshdSettings, SshdSettings } from "./validate";
@@ -51,26 +52,49 @@ export interface SshdConfigArgs extends SshdConfigDeclaration, Omit<AccessArgs, 
  * `admit`, the plan also makes the least change that lets that login in (see admitSettings);
  * declared settings win over it.
  */
-export function sshdConfigConcern(d: SshdConfigDeclaration, admit?: { user: string; method: "key" | "password"; address: string }): Concern {
+/** The login SshAccess admits: who, how, and the connection sshd is asked about. */
+export interface AdmitArgs {
+    readonly user: string;
+    readonly method: "key" | "password";
+    readonly address: string;
+    /** The verifying login's source address (sshd's addr= and host=). Defaults to 127.0.0.1. */
+    readonly source?: string;
+    /** The port the login connects to (sshd's lport=). Defaults to 22. */
+    readonly port?: number;
+}
+
+export function sshdConfigConcern(d: SshdConfigDeclaration, admit?: AdmitArgs): Concern {
     const configPath = d.configPath ?? "/etc/ssh/sshd_config";
     const mode = d.mode ?? { kind: "managed" };
     const stageDir = `${configPath.slice(0, configPath.lastIndexOf("/")) || ""}/.sshremedy-stage`;
+    const source = admit?.source ?? "127.0.0.1";
+    const connect = admit ? `user=${admit.user},host=${source},addr=${source},laddr=${admit.address},lport=${admit.port ?? 22}` : "";
     return {
         name: "sshd-config",
         declaration: { settings: d.settings, mode, configPath, admit: admit ?? null },
-        probe: { script: "sshd-config/probe", env: { SR_SSHD_CONFIG_TARGET: configPath, ...(admit ? { SR_LOGIN_USER: admit.user } : {}) } },
+        probe: { script: "sshd-config/probe", env: { SR_SSHD_CONFIG_TARGET: configPath, ...(admit ? { SR_LOGIN_USER: admit.user, SR_CONNECT: connect } : {}) } },
         plan(out) {
             const probe = parseProbe(out);
             const kv = parseKeyValues(out);
+            const groups = (lastValue(kv, "login_groups") ?? "").split(" ").filter(Boolean);
             const settings: SshdSettings = admit ? {
                 ...admitSettings(probe.config ?? "", {
                     ...admit,
-                    groups: (lastValue(kv, "login_groups") ?? "").split(" ").filter(Boolean),
+                    groups,
                     hostAddresses: kv.filter(([k]) => k === "address").map(([, v]) => v),
                 }),
                 ...d.settings,
             } : d.settings;
-            const p = planSshd(probe, settings, mode, configPath);
+            // Ask sshd, not the file: what refuses the login for this very connection, and the
+            // lines in drop-ins and Match blocks that say so (the main file's global lines are
+            // admitSettings' above).
+            const gate = admit && probe.effective !== undefined && probe.config !== null
+                ? admitEdits(readOrder({ path: configPath, text: probe.config }, probe.dropIns,
+                    { user: admit.user, groups, addr: source, laddr: admit.address, lport: admit.port ?? 22 }),
+                effectiveValues(probe.effective), { user: admit.user, groups, addr: source, laddr: admit.address, lport: admit.port ?? 22 }, admit)
+                : { edits: [], unplaced: [] };
+            const edits = gate.edits.filter((e) => e.file !== configPath || insideMatch(probe.config ?? "", e.index));
+            const p = planSshd(probe, settings, mode, configPath, edits);
             const fileChanges = p.drift.filter((l) => l !== "sshd is not running");
             const files = p.dropInWrites;
             const env: Record<string, string | number> = { SR_FILE_COUNT: files.length };
@@ -80,13 +104,18 @@ export function sshdConfigConcern(d: SshdConfigDeclaration, admit?: { user: stri
             });
             return {
                 pending: p.pending,
-                drift: p.drift,
+                drift: [...p.drift, ...gate.unplaced.map((u) => `${configPath}: ${u}`)],
                 paths: p.paths,
                 restartSshd: fileChanges.length > 0,
                 effective: effectiveChecks(settings),
                 apply: fileChanges.length === 0 ? [] : [
-                    { script: "sshd-config/stage-validate", env: { SR_SSHD_CONFIG_TARGET: configPath, SR_STAGE_DIR: stageDir, SR_SSHD_CONFIG_CONTENT: p.config } },
+                    // Drop-ins first, so the staged file is judged with them: sshd's effective
+                    // values for the verifying connection are checked after the change, before the swap.
                     { script: "host/write-files", env },
+                    {
+                        script: "sshd-config/stage-validate",
+                        env: { SR_SSHD_CONFIG_TARGET: configPath, SR_STAGE_DIR: stageDir, SR_SSHD_CONFIG_CONTENT: p.config, ...(admit ? { SR_CHECK_CONNECTION: connect } : {}) },
+                    },
                     // The pipeline restarts sshd once, after every concern's change.
                     { script: "host/swap", env: { SR_STAGED: `${stageDir}/sshd_config`, SR_TARGET: configPath, SR_SSHD_ACTION: "none" } },
                 ],

@@ -9,13 +9,13 @@ describe("SshAccess concerns", () => {
 
     it("keeps the current path open longest: firewall, hosts files, SELinux, runtime, sshd_config last", () => {
         assert.deepEqual(sshAccessConcerns(smallest).map((c) => c.name),
-            ["firewall-allowlist", "hosts-access", "selinux-mode", "sshd-runtime", "sshd-config"]);
+            ["firewall-allowlist", "hosts-access", "selinux-mode", "sshd-runtime", "account", "sshd-config"]);
     });
 
     it("[gate-key] a key login with its public half gets the key gate before sshd_config, asking sshd about the verifying connection", () => {
         const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
         const concerns = sshAccessConcerns({ ...smallest, login: { ...smallest.login, publicKey: key } });
-        assert.deepEqual(concerns.map((c) => c.name), ["firewall-allowlist", "hosts-access", "selinux-mode", "sshd-runtime", "login-key", "sshd-config"]);
+        assert.deepEqual(concerns.map((c) => c.name), ["firewall-allowlist", "hosts-access", "selinux-mode", "sshd-runtime", "account", "login-key", "sshd-config"]);
         assert.deepEqual(concerns.find((c) => c.name === "login-key")!.declaration,
             { user: "alice", publicKey: key, connection: "user=alice,host=198.18.0.1,addr=198.18.0.1,laddr=198.18.0.2,lport=22" });
         assert.equal(sshAccessConcerns({ ...smallest, authorizedKeys: false, login: { ...smallest.login, publicKey: key } })
@@ -25,7 +25,7 @@ describe("SshAccess concerns", () => {
     it("admits the login in sshd_config by default and relabels the login's ~/.ssh", () => {
         const concerns = sshAccessConcerns(smallest);
         const sshd = concerns.find((c) => c.name === "sshd-config")!.declaration as { admit: unknown };
-        assert.deepEqual(sshd.admit, { user: "alice", method: "key", address: "198.18.0.2" });
+        assert.deepEqual(sshd.admit, { user: "alice", method: "key", address: "198.18.0.2", source: "198.18.0.1", port: 22 });
         const selinux = concerns.find((c) => c.name === "selinux-mode")!.declaration as { relabelUsers: string[]; mode: string };
         assert.deepEqual(selinux.relabelUsers, ["alice"]);
         assert.equal(selinux.mode, "enforcing");
@@ -39,9 +39,9 @@ describe("SshAccess concerns", () => {
 
     it("leaves out what is switched off, and the source-based concerns when no source is declared", () => {
         assert.deepEqual(sshAccessConcerns({ ...smallest, firewall: false, selinux: false, runtime: false }).map((c) => c.name),
-            ["hosts-access", "sshd-config"]);
+            ["hosts-access", "account", "sshd-config"]);
         assert.deepEqual(sshAccessConcerns({ ...smallest, login: { ...smallest.login, sources: [] } }).map((c) => c.name),
-            ["selinux-mode", "sshd-runtime", "sshd-config"]);
+            ["selinux-mode", "sshd-runtime", "account", "sshd-config"]);
     });
 
     it("refuses bad input naming the argument", () => {

@@ -1,0 +1,105 @@
+import { strict as assert } from "assert";
+import { ensureClientKeys, TestHost } from "../harness/lab";
+import { hostsPerTest } from "../harness/per-test";
+import { TestStack } from "../harness/pulumi";
+import { setHosts, stackFor } from "../harness/stacks";
+import { sshLogin } from "../harness/ssh";
+
+/**
+ * Gates of the login path through index.ts with the smallest declaration (no hint of the fault):
+ * the same causes as the catalogue's, in the places real hosts put them, found by asking sshd.
+ */
+describe("[gate-sshd] what refuses the login is found where sshd reads it: drop-ins and Match blocks", function () {
+    this.timeout(600_000);
+    const newHost = hostsPerTest();
+    let stack: TestStack | undefined;
+    afterEach(async () => {
+        await stack?.dispose();
+        stack = undefined;
+    });
+
+    const shapes: { title: string; breaks: string; evidence: RegExp; after: RegExp }[] = [
+        {
+            title: "DenyUsers alice in a drop-in",
+            breaks: "printf 'DenyUsers mallory alice\\n' > /etc/ssh/sshd_config.d/50-deny.conf",
+            evidence: /\/etc\/ssh\/sshd_config\.d\/50-deny\.conf: \+ DenyUsers mallory$/,
+            after: /^DenyUsers mallory$/m,
+        },
+        {
+            title: "PubkeyAuthentication no in a Match User block of the main file",
+            breaks: "printf 'Match User alice\\n    PubkeyAuthentication no\\n' >> /etc/ssh/sshd_config",
+            evidence: /\/etc\/ssh\/sshd_config: \+ +PubkeyAuthentication yes$/,
+            after: /^Match User alice\n +# sshremedy: PubkeyAuthentication no refuses the key login .*\n +PubkeyAuthentication yes$/m,
+        },
+        {
+            title: "AllowUsers bob in a Match Address block of a drop-in",
+            breaks: "printf 'Match Address 198.18.0.0/15\\n    AllowUsers bob\\n' > /etc/ssh/sshd_config.d/60-office.conf",
+            evidence: /60-office\.conf: \+ +AllowUsers bob alice$/,
+            after: /^ +AllowUsers bob alice$/m,
+        },
+    ];
+
+    for (const s of shapes) {
+        it(`[gate-sshd] ${s.title}: refused, found by sshd -T -C, changed on that line, login works`, async () => {
+            const host: TestHost = await newHost();
+            await host.consoleOk(`${s.breaks} && systemctl restart ssh.service`);
+            const login = { user: "alice", keys: [(await ensureClientKeys()).main] };
+            assert.equal((await sshLogin({ address: host.address, ...login })).ok, false, "the shape did not break the login");
+
+            stack = await stackFor([{ host }]);
+            const up = await stack.up();
+            assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
+            assert.ok((await sshLogin({ address: host.address, ...login })).ok, "the login still fails");
+            const result = ((await stack.outputs()).results as Record<string, { drift: string[] }>)[host.name];
+            assert.ok(result.drift.some((l) => s.evidence.test(l)), `no drift line matching ${s.evidence} in ${JSON.stringify(result.drift)}`);
+            const files = await host.consoleOk("cat /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null; true");
+            assert.match(files, s.after);
+        });
+    }
+});
+
+describe("[gate-account] the account: reported by name unless the declaration says to repair it", function () {
+    this.timeout(600_000);
+    const newHost = hostsPerTest();
+    let stack: TestStack | undefined;
+    afterEach(async () => {
+        await stack?.dispose();
+        stack = undefined;
+    });
+
+    const accountFiles = (host: TestHost) => host.consoleOk("sha256sum /etc/passwd /etc/shadow; ls /var/lib/sshremedy/snapshots 2>/dev/null || true");
+
+    it("[gate-account] a login shell of /usr/sbin/nologin and an expired account: left alone with the cause and the command, then repaired once declared", async () => {
+        const host = await newHost();
+        await host.consoleOk("usermod -s /usr/sbin/nologin alice && chage -E 0 alice");
+        const login = { user: "alice", keys: [(await ensureClientKeys()).main] };
+        assert.equal((await sshLogin({ address: host.address, ...login })).ok, false);
+        const before = await accountFiles(host);
+
+        stack = await stackFor([{ host }]);
+        const refused = await stack.up();
+        assert.notEqual(refused.code, 0, `a declaration that does not allow it changed the account:\n${refused.stdout}`);
+        const said = refused.stdout + refused.stderr;
+        assert.match(said, /usermod -s \/bin\/\w+ alice|account: \{ shell:/, "the report does not give the fix");
+        assert.match(said, /nologin/);
+        assert.match(said, /expire/i);
+        assert.equal(await accountFiles(host), before, "the host changed although the declaration did not allow it");
+
+        await setHosts(stack, [{ host, extra: { account: { shell: "/bin/bash", unlock: true } } }]);
+        const repaired = await stack.up();
+        assert.equal(repaired.code, 0, `pulumi up with the account declared failed:\n${repaired.stdout}\n${repaired.stderr}`);
+        assert.ok((await sshLogin({ address: host.address, ...login })).ok, "the login still fails");
+    });
+
+    it("[gate-account] /etc/nologin: refused for alice, removed when declared", async () => {
+        const host = await newHost();
+        await host.consoleOk("echo 'maintenance until noon' > /etc/nologin");
+        const login = { user: "alice", keys: [(await ensureClientKeys()).main] };
+        assert.equal((await sshLogin({ address: host.address, ...login })).ok, false);
+        stack = await stackFor([{ host, extra: { account: { removeNologin: true } } }]);
+        const up = await stack.up();
+        assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
+        assert.ok((await sshLogin({ address: host.address, ...login })).ok);
+        assert.equal((await host.console("test -e /etc/nologin")).code, 1);
+    });
+});
