@@ -34,3 +34,16 @@ export async function stackFor(cases: readonly HostCase[]): Promise<TestStack> {
 export async function setHosts(s: TestStack, cases: readonly HostCase[]): Promise<void> {
     await s.setConfig("sshremedy:hosts", JSON.stringify(cases.map(hostEntry)));
 }
+
+/** Call at describe level: `stackFor` whose stacks are destroyed after each test, whether it passed or failed. */
+export function stacksPerTest(): (cases: readonly HostCase[]) => Promise<TestStack> {
+    const made: TestStack[] = [];
+    afterEach(async () => {
+        for (const s of made.splice(0)) await s.dispose();
+    });
+    return async (cases) => {
+        const s = await stackFor(cases);
+        made.push(s);
+        return s;
+    };
+}
