@@ -241,24 +241,28 @@ export function fingerprint(key: string): string {
     return `${type} SHA256:${hash}`;
 }
 
+/** How the engine hands a dynamic provider a value not known yet (in preview): not a refusal. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const refusedBy = (s: HostKeyState) => (typeof s.refused === "string" && s.refused !== UNKNOWN ? s.refused : null);
+
 const hostKeyProvider: pulumi.dynamic.ResourceProvider = {
     // A refused host fails here, in preview too, before any step that could change it.
     async check(_olds: HostKeyState, news: HostKeyState) {
-        return news.refused
+        return refusedBy(news)
             ? { inputs: news, failures: [{ property: "", reason: "stopped by the error reported for its component; nothing was sent to change the host" }] }
             : { inputs: news };
     },
     async create(inputs: HostKeyState) {
-        if (inputs.refused) throw new Error(`${inputs.refused} (nothing was sent to change the host)`);
+        if (refusedBy(inputs)) throw new Error(`${inputs.refused} (nothing was sent to change the host)`);
         return { id: "host-key", outs: { ...inputs, recorded: acceptHostKeys(inputs, undefined) } };
     },
     async update(_id: string, olds: HostKeyState, news: HostKeyState) {
-        if (news.refused) throw new Error(`${news.refused} (nothing was sent to change the host)`);
+        if (refusedBy(news)) throw new Error(`${news.refused} (nothing was sent to change the host)`);
         return { outs: { ...news, recorded: acceptHostKeys(news, olds.recorded) } };
     },
     async diff(_id: string, olds: HostKeyState, news: HostKeyState) {
         const offered = (s: HostKeyState) => JSON.stringify([...s.offered].sort());
-        const changes = !!news.refused || news.pending || offered(olds) !== offered(news) || olds.pinned !== news.pinned || olds.rotated !== news.rotated;
+        const changes = refusedBy(news) !== null || news.pending || offered(olds) !== offered(news) || olds.pinned !== news.pinned || olds.rotated !== news.rotated;
         return { changes, deleteBeforeReplace: false };
     },
 };

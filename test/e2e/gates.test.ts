@@ -1,8 +1,7 @@
 import { strict as assert } from "assert";
 import { ensureClientKeys, TestHost } from "../harness/lab";
 import { hostsPerTest } from "../harness/per-test";
-import { TestStack } from "../harness/pulumi";
-import { setHosts, stackFor } from "../harness/stacks";
+import { setHosts, stacksPerTest } from "../harness/stacks";
 import { sshLogin } from "../harness/ssh";
 
 /**
@@ -12,11 +11,7 @@ import { sshLogin } from "../harness/ssh";
 describe("[gate-sshd] what refuses the login is found where sshd reads it: drop-ins and Match blocks", function () {
     this.timeout(600_000);
     const newHost = hostsPerTest();
-    let stack: TestStack | undefined;
-    afterEach(async () => {
-        await stack?.dispose();
-        stack = undefined;
-    });
+    const newStack = stacksPerTest();
 
     const shapes: { title: string; breaks: string; evidence: RegExp; after: RegExp }[] = [
         {
@@ -46,7 +41,7 @@ describe("[gate-sshd] what refuses the login is found where sshd reads it: drop-
             const login = { user: "alice", keys: [(await ensureClientKeys()).main] };
             assert.equal((await sshLogin({ address: host.address, ...login })).ok, false, "the shape did not break the login");
 
-            stack = await stackFor([{ host }]);
+            const stack = await newStack([{ host }]);
             const up = await stack.up();
             assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
             assert.ok((await sshLogin({ address: host.address, ...login })).ok, "the login still fails");
@@ -61,11 +56,7 @@ describe("[gate-sshd] what refuses the login is found where sshd reads it: drop-
 describe("[gate-account] the account: reported by name unless the declaration says to repair it", function () {
     this.timeout(600_000);
     const newHost = hostsPerTest();
-    let stack: TestStack | undefined;
-    afterEach(async () => {
-        await stack?.dispose();
-        stack = undefined;
-    });
+    const newStack = stacksPerTest();
 
     const accountFiles = (host: TestHost) => host.consoleOk("sha256sum /etc/passwd /etc/shadow; ls /var/lib/sshremedy/snapshots 2>/dev/null || true");
 
@@ -76,7 +67,7 @@ describe("[gate-account] the account: reported by name unless the declaration sa
         assert.equal((await sshLogin({ address: host.address, ...login })).ok, false);
         const before = await accountFiles(host);
 
-        stack = await stackFor([{ host }]);
+        const stack = await newStack([{ host }]);
         const refused = await stack.up();
         assert.notEqual(refused.code, 0, `a declaration that does not allow it changed the account:\n${refused.stdout}`);
         const said = refused.stdout + refused.stderr;
@@ -96,7 +87,7 @@ describe("[gate-account] the account: reported by name unless the declaration sa
         await host.consoleOk("echo 'maintenance until noon' > /etc/nologin");
         const login = { user: "alice", keys: [(await ensureClientKeys()).main] };
         assert.equal((await sshLogin({ address: host.address, ...login })).ok, false);
-        stack = await stackFor([{ host, extra: { account: { removeNologin: true } } }]);
+        const stack = await newStack([{ host, extra: { account: { removeNologin: true } } }]);
         const up = await stack.up();
         assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
         assert.ok((await sshLogin({ address: host.address, ...login })).ok);

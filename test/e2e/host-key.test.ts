@@ -6,8 +6,7 @@ import { run } from "../harness/exec";
 import { faultLogin, injectFault } from "../harness/faults";
 import { TestHost } from "../harness/lab";
 import { hostsPerTest } from "../harness/per-test";
-import { TestStack } from "../harness/pulumi";
-import { setHosts, stackFor } from "../harness/stacks";
+import { setHosts, stacksPerTest } from "../harness/stacks";
 import { sshLogin } from "../harness/ssh";
 
 /** The host's ed25519 key as known_hosts key text (type and base64, no comment). */
@@ -23,16 +22,12 @@ function hostFiles(host: TestHost): Promise<string> {
 describe("[host-key-mismatch] the verifying login and the ssh transport accept only the host's known keys", function () {
     this.timeout(600_000);
     const newHost = hostsPerTest();
-    let stack: TestStack | undefined;
-    afterEach(async () => {
-        await stack?.dispose();
-        stack = undefined;
-    });
+    const newStack = stacksPerTest();
 
     it("[host-key-mismatch] keys recorded by the first run are required later: a host whose keys changed gets no change until the declaration says they were rotated", async () => {
         const host = await newHost();
         (await injectFault(host, "S2")).release();
-        stack = await stackFor([{ host }]);
+        const stack = await newStack([{ host }]);
         const first = await stack.up();
         assert.equal(first.code, 0, `first pulumi up failed:\n${first.stdout}\n${first.stderr}`);
         const recorded = ((await stack.outputs()).results as Record<string, { hostKeys: string[] }>)[host.name].hostKeys;
@@ -68,7 +63,7 @@ describe("[host-key-mismatch] the verifying login and the ssh transport accept o
             await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "k")]);
             const stranger = fs.readFileSync(path.join(dir, "k.pub"), "utf8").trim();
             const before = await hostFiles(host);
-            stack = await stackFor([{ host, extra: { login: { hostKey: stranger } } }]);
+            const stack = await newStack([{ host, extra: { login: { hostKey: stranger } } }]);
             const up = await stack.up();
             assert.notEqual(up.code, 0, `a host without the pinned key was changed:\n${up.stdout}`);
             assert.match(up.stdout + up.stderr, /host key mismatch on .*not the pinned key ssh-ed25519 SHA256:.*Nothing was changed/s);

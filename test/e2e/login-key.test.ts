@@ -1,8 +1,7 @@
 import { strict as assert } from "assert";
 import { ensureClientKeys, TestHost } from "../harness/lab";
 import { hostsPerTest } from "../harness/per-test";
-import { TestStack } from "../harness/pulumi";
-import { stackFor } from "../harness/stacks";
+import { stacksPerTest } from "../harness/stacks";
 import { sshLogin } from "../harness/ssh";
 
 /**
@@ -13,11 +12,7 @@ import { sshLogin } from "../harness/ssh";
 describe("[gate-key] the login key where sshd reads it, with the modes StrictModes demands", function () {
     this.timeout(600_000);
     const newHost = hostsPerTest();
-    let stack: TestStack | undefined;
-    afterEach(async () => {
-        await stack?.dispose();
-        stack = undefined;
-    });
+    const newStack = stacksPerTest();
 
     const shapes: { title: string; breaks: string; evidence: RegExp }[] = [
         {
@@ -61,7 +56,7 @@ describe("[gate-key] the login key where sshd reads it, with the modes StrictMod
             assert.equal(before.ok, false, "the shape did not break the key login");
             assert.match(before.symptom, /Permission denied/);
 
-            stack = await stackFor([{ host }]);
+            const stack = await newStack([{ host }]);
             const up = await stack.up();
             assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
             assert.ok((await sshLogin({ address: host.address, ...login })).ok, "the key login still fails");

@@ -5,8 +5,7 @@ import * as path from "path";
 import { faultLogin, injectFault } from "../harness/faults";
 import { destroyHost } from "../harness/lab";
 import { hostsPerTest } from "../harness/per-test";
-import { TestStack } from "../harness/pulumi";
-import { project, stackFor } from "../harness/stacks";
+import { project, stacksPerTest } from "../harness/stacks";
 import { sshLogin } from "../harness/ssh";
 
 const policies = path.join(project, "policies");
@@ -14,11 +13,9 @@ const policies = path.join(project, "policies");
 describe("[preview-offline] preview plans from the declaration alone, for CI jobs with no route to the hosts", function () {
     this.timeout(600_000);
     const newHost = hostsPerTest();
-    let stack: TestStack | undefined;
+    const newStack = stacksPerTest();
     let scratch: string | undefined;
     afterEach(async () => {
-        await stack?.dispose();
-        stack = undefined;
         if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
         scratch = undefined;
     });
@@ -30,11 +27,11 @@ describe("[preview-offline] preview plans from the declaration alone, for CI job
         scratch = fs.mkdtempSync(path.join(os.tmpdir(), "sshremedy-offline-"));
         const calls = path.join(scratch, "calls");
         const recording = ["sh", "-c", 'echo "$@" >> "$0"; exit 1', calls];
-        const declare = (extra: Record<string, unknown> = {}) => stack!.setConfig("sshremedy:hosts", JSON.stringify([{
+        const stack = await newStack([{ host }]);
+        const declare = (extra: Record<string, unknown> = {}) => stack.setConfig("sshremedy:hosts", JSON.stringify([{
             name: host.name, console: recording,
             login: { address: host.address, user: "alice", sources: [host.peerAddress] }, ...extra,
         }]));
-        stack = await stackFor([{ host }]);
 
         // Without the switch, a preview must reach the host, and fails.
         await declare();
@@ -61,7 +58,7 @@ describe("[preview-offline] preview plans from the declaration alone, for CI job
     it("[preview-offline] pulumi up still probes first: the switch leaves the repair as it was", async () => {
         const host = await newHost();
         (await injectFault(host, "S2")).release();
-        stack = await stackFor([{ host }]);
+        const stack = await newStack([{ host }]);
         await stack.setConfig("sshremedy:offlinePreview", "true");
         // With its preview: the preview part plans offline, the update probes and repairs.
         const up = await stack.pulumi(["up", "--yes"]);
