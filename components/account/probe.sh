@@ -104,7 +104,18 @@ fi
 printf 'usepam=%s\n' "$usepam"
 
 # /etc/nologin: pam_nologin and, without PAM, sshd itself. /var/run/nologin: pam_nologin only
-# (systemd keeps it there while booting and before a scheduled shutdown).
+# (systemd keeps it there while booting and before a scheduled shutdown). A host still booting
+# is given up to 30 s to finish, so that file is not taken for a cause: it goes when boot ends.
+if [ -e /var/run/nologin ] && command -v systemctl >/dev/null 2>&1; then
+    n=0
+    while [ -e /var/run/nologin ] && [ "$n" -lt 300 ]; do
+        case $(systemctl is-system-running 2>/dev/null || true) in
+            initializing | starting) sr_nap ;;
+            *) break ;;
+        esac
+        n=$((n + 1))
+    done
+fi
 for pair in "nologin /etc/nologin" "run_nologin /var/run/nologin"; do
     key=${pair%% *}
     file=${pair#* }
