@@ -169,6 +169,8 @@ abstract class AccessComponent extends pulumi.ComponentResource {
     readonly verifiedAt: pulumi.Output<string | undefined>;
     /** The host keys the pipeline accepts for this host: pinned, or recorded on the first run. */
     readonly hostKeys: pulumi.Output<string[]>;
+    /** Per gate, what the probe found and where: the evidence for every change and every refusal to change. */
+    readonly evidence: pulumi.Output<Record<string, string[]>>;
 
     protected constructor(type: string, name: string, args: SshAccessArgs, only: readonly ConcernName[], opts?: pulumi.ComponentResourceOptions) {
         // The declaration travels as the component's inputs, so policy packs can judge it
@@ -219,7 +221,10 @@ abstract class AccessComponent extends pulumi.ComponentResource {
         this.snapshot = out.snapshot;
         this.verifiedAt = out.verifiedAt;
         this.hostKeys = out.hostKeys;
-        this.registerOutputs({ drift: this.drift, changed: this.changed, snapshot: this.snapshot, verifiedAt: this.verifiedAt, hostKeys: this.hostKeys });
+        this.evidence = out.evidence;
+        this.registerOutputs({
+            drift: this.drift, changed: this.changed, snapshot: this.snapshot, verifiedAt: this.verifiedAt, hostKeys: this.hostKeys, evidence: this.evidence,
+        });
     }
 }
 

@@ -62,6 +62,12 @@ export interface PipelineOutputs {
     readonly pendingConcerns: pulumi.Output<string[]>;
     /** The host keys every SSH connection of the pipeline accepts (pinned, or recorded on first use). */
     readonly hostKeys: pulumi.Output<string[]>;
+    /**
+     * Per gate (concern), what this run's probe found out of line and where (file and line, rule
+     * and chain, account field), the change or the report each line stands for; `refused` holds
+     * why nothing was done, when something stopped the run.
+     */
+    readonly evidence: pulumi.Output<Record<string, string[]>>;
 }
 
 /** The pipeline's step resources: types of their own, so `pulumi stack` and policies tell them apart. */
@@ -442,5 +448,9 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         verifiedAt: verify.verifiedAt,
         pendingConcerns: plan.apply((p) => Object.entries(p.plans).filter(([, x]) => x.pending).map(([n]) => n)),
         hostKeys,
+        evidence: plan.apply((p): Record<string, string[]> => ({
+            ...Object.fromEntries(Object.entries(p.plans).map(([n, x]) => [n, [...x.drift]])),
+            ...(p.refused ? { refused: [p.refused] } : {}),
+        })),
     };
 }

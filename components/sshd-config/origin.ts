@@ -139,9 +139,10 @@ export interface AdmitLogin {
  * from `sshd -T -C`) from refusing the login; and what could not be placed.
  */
 export function admitEdits(lines: readonly ConfigLine[], effective: ReadonlyMap<string, string[]>, conn: Connection, login: AdmitLogin):
-    { edits: LineEdit[]; unplaced: string[] } {
+    { edits: LineEdit[]; unplaced: string[]; reports: string[] } {
     const edits: LineEdit[] = [];
     const unplaced: string[] = [];
+    const reports: string[] = [];
     const eff = (k: string) => effective.get(k) ?? [];
     const place = (keyword: string, refusal: string, fix: (l: ConfigLine) => string | null, agrees: (found: ConfigLine[]) => boolean) => {
         const found = setters(lines, keyword);
@@ -201,7 +202,30 @@ export function admitEdits(lines: readonly ConfigLine[], effective: ReadonlyMap<
     if (tries < 6) {
         place("maxauthtries", `MaxAuthTries ${tries} ends the login before an agent's right key`, () => "MaxAuthTries 6", (f) => sameValue(f, "maxauthtries"));
     }
-    return { edits, unplaced };
+    // What stands in the login's way but is a human's call (a session policy, not a lockout by
+    // mistake): reported with the line that sets it, and nothing is changed.
+    const at = (k: string) => {
+        const l = setters(lines, k)[0];
+        return l ? `${l.file}:${l.index + 1}${l.match ? ` (Match block at line ${l.match.index + 1})` : ""}` : "a line sshd reads";
+    };
+    const force = eff("forcecommand").join(" ");
+    if (force !== "" && force !== "none") {
+        reports.push(`ForceCommand ${force} (${at("forcecommand")}) runs instead of any shell or command for ${conn.user}, so no login of theirs `
+            + "can be verified; remove or narrow that Match block by hand if the login should get a shell");
+    }
+    const chroot = eff("chrootdirectory").join(" ");
+    if (chroot !== "" && chroot !== "none") {
+        reports.push(`ChrootDirectory ${chroot} (${at("chrootdirectory")}) confines ${conn.user}'s sessions; a chroot without a shell and `
+            + "libraries inside, or not owned by root at every level, ends the session: check it by hand, or exclude the user from that Match block");
+    }
+    const methods = eff("authenticationmethods");
+    const mine = login.method === "key" ? "publickey" : "password";
+    if (methods.length > 0 && methods[0] !== "any"
+        && !methods.join(" ").split(/\s+/).some((list) => list.split(",").every((m) => m === mine || (mine === "password" && m === "keyboard-interactive")))) {
+        reports.push(`AuthenticationMethods ${methods.join(" ")} (${at("authenticationmethods")}) needs more than the ${login.method} `
+            + `the login has; declare the methods to allow (sshd.settings.authenticationMethods) or give the login what it asks for`);
+    }
+    return { edits, unplaced, reports };
 }
 
 /** Applies edits to one file's text: each changed line keeps its place, with the reason above it. */

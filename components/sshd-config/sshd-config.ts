@@ -6,6 +6,7 @@ import { lastValue, parseKeyValues } from "../core/compose";
 import { admitSettings } from "./admit";
 import { planSshd, parseProbe, SshdMode } from "./plan";
 import { admitEdits, effectiveValues, insideMatch, readOrder } from "./origin";
+import { declaredKeywords } from "./render";
 import { effectiveChecks } from "./effective";
 import { DeclarationError } from "../core/errors";
 import { validateSshdSettings, SshdSettings } from "./validate";
@@ -92,7 +93,13 @@ export function sshdConfigConcern(d: SshdConfigDeclaration, admit?: AdmitArgs): 
                 ? admitEdits(readOrder({ path: configPath, text: probe.config }, probe.dropIns,
                     { user: admit.user, groups, addr: source, laddr: admit.address, lport: admit.port ?? 22 }),
                 effectiveValues(probe.effective), { user: admit.user, groups, addr: source, laddr: admit.address, lport: admit.port ?? 22 }, admit)
-                : { edits: [], unplaced: [] };
+                : { edits: [], unplaced: [], reports: [] };
+            // A human's call the declaration does not make stops the run, naming the line.
+            const declared = new Set(declaredKeywords(settings));
+            const reports = gate.reports.filter((r) => !declared.has(r.split(" ")[0].toLowerCase()));
+            if (reports.length > 0) {
+                throw new Error(`sshd-config: ${reports.join("; ")}`);
+            }
             const edits = gate.edits.filter((e) => e.file !== configPath || insideMatch(probe.config ?? "", e.index));
             const p = planSshd(probe, settings, mode, configPath, edits);
             const fileChanges = p.drift.filter((l) => l !== "sshd is not running");

@@ -45,12 +45,31 @@ describe("[gate-sshd] what refuses the login is found where sshd reads it: drop-
             const up = await stack.up();
             assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
             assert.ok((await sshLogin({ address: host.address, ...login })).ok, "the login still fails");
-            const result = ((await stack.outputs()).results as Record<string, { drift: string[] }>)[host.name];
-            assert.ok(result.drift.some((l) => s.evidence.test(l)), `no drift line matching ${s.evidence} in ${JSON.stringify(result.drift)}`);
+            const result = ((await stack.outputs()).results as Record<string, { evidence: Record<string, string[]> }>)[host.name];
+            // The evidence names the gate, the file and the line's new content.
+            assert.ok(result.evidence["sshd-config"].some((l) => s.evidence.test(l)),
+                `no sshd-config evidence matching ${s.evidence} in ${JSON.stringify(result.evidence)}`);
             const files = await host.consoleOk("cat /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null; true");
             assert.match(files, s.after);
         });
     }
+});
+
+describe("[gate-sshd] a session policy in the login's way is the operator's call: reported with its line, nothing changed", function () {
+    this.timeout(600_000);
+    const newHost = hostsPerTest();
+    const newStack = stacksPerTest();
+
+    it("[gate-sshd] ForceCommand in a Match block for the login user: pulumi up stops naming the file and line, the host is untouched", async () => {
+        const host = await newHost();
+        await host.consoleOk("printf 'Match User alice\\n    ForceCommand /usr/bin/true\\n' > /etc/ssh/sshd_config.d/70-force.conf && systemctl restart ssh.service");
+        const before = await host.consoleOk("sha256sum /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*; ls /var/lib/sshremedy/snapshots 2>/dev/null || true");
+        const stack = await newStack([{ host }]);
+        const up = await stack.up();
+        assert.notEqual(up.code, 0, `a ForceCommand for the login was changed or ignored:\n${up.stdout}`);
+        assert.match(up.stdout + up.stderr, /ForceCommand \/usr\/bin\/true \(\/etc\/ssh\/sshd_config\.d\/70-force\.conf:2 \(Match block at line 1\)\) runs instead of any shell/);
+        assert.equal(await host.consoleOk("sha256sum /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*; ls /var/lib/sshremedy/snapshots 2>/dev/null || true"), before);
+    });
 });
 
 describe("[gate-account] the account: reported by name unless the declaration says to repair it", function () {

@@ -60,8 +60,8 @@ describe("[gate-key] the login key where sshd reads it, with the modes StrictMod
             const up = await stack.up();
             assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
             assert.ok((await sshLogin({ address: host.address, ...login })).ok, "the key login still fails");
-            const result = ((await stack.outputs()).results as Record<string, { drift: string[]; changed: string[] }>)[host.name];
-            assert.ok(result.drift.some((l) => s.evidence.test(l)), `no evidence matching ${s.evidence} in ${JSON.stringify(result.drift)}`);
+            const result = ((await stack.outputs()).results as Record<string, { evidence: Record<string, string[]>; changed: string[] }>)[host.name];
+            assert.ok(result.evidence["login-key"].some((l) => s.evidence.test(l)), `no login-key evidence matching ${s.evidence} in ${JSON.stringify(result.evidence)}`);
             assert.ok(result.changed.includes("login-key"), `changed: ${result.changed}`);
         });
     }

@@ -67,6 +67,17 @@ describe("where sshd's effective value comes from [gate-sshd]", () => {
     it("a login sshd admits needs no edit", () => {
         const lines = readOrder(main(`${debianMain}DenyUsers mallory\n`), [], conn);
         assert.deepEqual(admitEdits(lines, effectiveValues("denyusers mallory\npubkeyauthentication yes\nmaxauthtries 6\n"), conn, { method: "key" }),
-            { edits: [], unplaced: [] });
+            { edits: [], unplaced: [], reports: [] });
+    });
+
+    it("[gate-sshd] ForceCommand, ChrootDirectory and AuthenticationMethods the login cannot meet are reported with their line, not changed", () => {
+        const text = `${debianMain}Match User alice\n  ForceCommand /usr/bin/true\n  ChrootDirectory /srv/jail\nAuthenticationMethods publickey,password\n`;
+        const r = admitEdits(readOrder(main(text), [], conn),
+            effectiveValues("forcecommand /usr/bin/true\nchrootdirectory /srv/jail\nauthenticationmethods publickey,password\n"), conn, { method: "key" });
+        assert.deepEqual(r.edits, []);
+        assert.deepEqual(r.reports.map((x) => x.split(" (")[0]), ["ForceCommand /usr/bin/true", "ChrootDirectory /srv/jail", "AuthenticationMethods publickey,password"]);
+        assert.match(r.reports[0], /\(\/etc\/ssh\/sshd_config:5 \(Match block at line 4\)\)/);
+        const ok = admitEdits(readOrder(main(debianMain), [], conn), effectiveValues("authenticationmethods publickey password\nforcecommand none\n"), conn, { method: "key" });
+        assert.deepEqual(ok.reports, []);
     });
 });
