@@ -125,6 +125,7 @@ export function setters(lines: readonly ConfigLine[], keyword: string): ConfigLi
 export interface LineEdit {
     readonly file: string;
     readonly index: number;
+    readonly keyword: string;
     /** The directive that replaces the line, or null to comment it out. */
     readonly replacement: string | null;
     readonly why: string;
@@ -153,7 +154,7 @@ export function admitEdits(lines: readonly ConfigLine[], effective: ReadonlyMap<
         for (const l of found) {
             const replacement = fix(l);
             const where = l.match ? ` (in the Match block at ${l.match.file}:${l.match.index + 1})` : "";
-            edits.push({ file: l.file, index: l.index, replacement, why: `${refusal}${where}` });
+            edits.push({ file: l.file, index: l.index, keyword, replacement, why: `${refusal}${where}` });
         }
     };
     const sameList = (found: ConfigLine[], k: string) =>
@@ -202,6 +203,13 @@ export function admitEdits(lines: readonly ConfigLine[], effective: ReadonlyMap<
     if (tries < 6) {
         place("maxauthtries", `MaxAuthTries ${tries} ends the login before an agent's right key`, () => "MaxAuthTries 6", (f) => sameValue(f, "maxauthtries"));
     }
+    // sshd not listening on the login's port: the port is added beside the ones it has (Port
+    // lines add up), on the first line that sets one; sshd's default 22 has no line to place.
+    const ports = eff("port");
+    if (ports.length > 0 && !ports.includes(String(conn.lport))) {
+        place("port", `sshd listens on port ${ports.join(", ")}, not on ${conn.lport} where the login connects`,
+            (l) => `Port ${l.args[0]}\nPort ${conn.lport}`, (f) => sameList(f, "port"));
+    }
     // What stands in the login's way but is a human's call (a session policy, not a lockout by
     // mistake): reported with the line that sets it, and nothing is changed.
     const at = (k: string) => {
@@ -235,7 +243,7 @@ export function applyEdits(text: string, edits: readonly LineEdit[]): string {
         const old = lines[e.index];
         const indent = /^\s*/.exec(old)?.[0] ?? "";
         const note = `${indent}# sshremedy: ${e.why}; was: ${old.trim()}`;
-        lines.splice(e.index, 1, ...(e.replacement === null ? [note] : [note, `${indent}${e.replacement}`]));
+        lines.splice(e.index, 1, note, ...(e.replacement === null ? [] : e.replacement.split("\n").map((r) => `${indent}${r}`)));
     }
     return lines.join("\n");
 }

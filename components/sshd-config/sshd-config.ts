@@ -100,7 +100,9 @@ export function sshdConfigConcern(d: SshdConfigDeclaration, admit?: AdmitArgs): 
             if (reports.length > 0) {
                 throw new Error(`sshd-config: ${reports.join("; ")}`);
             }
-            const edits = gate.edits.filter((e) => e.file !== configPath || insideMatch(probe.config ?? "", e.index));
+            // admitSettings makes the main file's global lines admit the login, except its port.
+            const edits = gate.edits.filter((e) => e.file !== configPath || insideMatch(probe.config ?? "", e.index)
+                || (e.keyword === "port" && settings.port === undefined));
             const p = planSshd(probe, settings, mode, configPath, edits);
             const fileChanges = p.drift.filter((l) => l !== "sshd is not running");
             const files = p.dropInWrites;

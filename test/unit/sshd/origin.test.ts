@@ -38,7 +38,7 @@ describe("where sshd's effective value comes from [gate-sshd]", () => {
         const lines = readOrder(main(debianMain), [dropIn("50-deny.conf", "DenyUsers mallory alice\n")], conn);
         const { edits, unplaced } = admitEdits(lines, effectiveValues("denyusers mallory\ndenyusers alice\n"), conn, { method: "key" });
         assert.deepEqual(unplaced, []);
-        assert.deepEqual(edits, [{ file: "/etc/ssh/sshd_config.d/50-deny.conf", index: 0, replacement: "DenyUsers mallory", why: "DenyUsers alice refuses alice" }]);
+        assert.deepEqual(edits, [{ file: "/etc/ssh/sshd_config.d/50-deny.conf", index: 0, keyword: "denyusers", replacement: "DenyUsers mallory", why: "DenyUsers alice refuses alice" }]);
         assert.equal(applyEdits("DenyUsers mallory alice\n", edits),
             "# sshremedy: DenyUsers alice refuses alice; was: DenyUsers mallory alice\nDenyUsers mallory\n");
     });
@@ -56,6 +56,13 @@ describe("where sshd's effective value comes from [gate-sshd]", () => {
         const lines = readOrder(main(debianMain), [dropIn("60-office.conf", "Match Address 198.18.0.0/15\n  AllowUsers bob\n")], conn);
         const { edits } = admitEdits(lines, effectiveValues("allowusers bob\n"), conn, { method: "key" });
         assert.deepEqual(edits.map((e) => [e.file, e.index, e.replacement]), [["/etc/ssh/sshd_config.d/60-office.conf", 1, "AllowUsers bob alice"]]);
+    });
+
+    it("[gate-network] sshd on another port than the login's: the login's port is added beside it, where Port is set", () => {
+        const lines = readOrder(main(debianMain), [dropIn("40-port.conf", "Port 2222\n")], conn);
+        const { edits } = admitEdits(lines, effectiveValues("port 2222\n"), conn, { method: "key" });
+        assert.equal(applyEdits("Port 2222\n", edits),
+            "# sshremedy: sshd listens on port 2222, not on 22 where the login connects; was: Port 2222\nPort 2222\nPort 22\n");
     });
 
     it("a value sshd reports that no line reproduces is not guessed at", () => {
