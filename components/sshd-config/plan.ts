@@ -15,6 +15,8 @@ export interface SshdProbe {
     readonly badLines: readonly { readonly line: number; readonly message: string }[];
     /** `sshd -T -C` for the verifying connection, when the probe was given one and sshd could answer. */
     readonly effective?: string;
+    /** The host's distribution (/etc/os-release), whose defaults a missing file is rewritten from. */
+    readonly distro?: Distro;
 }
 
 
@@ -31,6 +33,7 @@ export function parseProbe(stdout: string): SshdProbe {
             return { path: fromBase64(p), text: fromBase64(t) };
         }),
         sshdActive: lastValue(kv, "sshd_active") === "yes",
+        distro: lastValue(kv, "os_id") ? { id: lastValue(kv, "os_id")!, version: lastValue(kv, "os_version") ?? "" } : undefined,
         effective: lastValue(kv, "effective") === undefined ? undefined : fromBase64(lastValue(kv, "effective")!),
         badLines: fromBase64(lastValue(kv, "sshd_t") ?? "").split("\n").flatMap((l) => {
             const m = /: line (\d+): (.*)$/.exec(l);
@@ -57,9 +60,12 @@ export interface SshdPlan {
 
 export function planSshd(probe: SshdProbe, settings: SshdSettings, mode: SshdMode, target: string, edits: readonly LineEdit[] = []): SshdPlan {
     const current = probe.config ?? "";
+    // No file at all: sshd cannot start. The distribution's known-good file is the base, so
+    // what the host had by default comes back (Include of drop-ins, PAM, the SFTP subsystem).
+    const missing = probe.config === null ? renderReplace({}, probe.distro ?? { id: "generic", version: "" }) : undefined;
     // A line sshd cannot parse stops it from starting at all (S15): comment it out, saying why.
     // Then the lines that refuse the login where sshd reads them (origin.ts); line numbers still hold.
-    const base = applyEdits(withoutBadLines(current, probe.badLines), edits.filter((e) => e.file === target));
+    const base = missing ?? applyEdits(withoutBadLines(current, probe.badLines), edits.filter((e) => e.file === target));
     const config = mode.kind === "replace" ? renderReplace(settings, mode.distro) : renderManaged(base, settings);
     const keywords = declaredKeywords(settings);
     const dropInWrites = probe.dropIns

@@ -30,6 +30,10 @@ if [ -f "$target" ]; then
 else
     printf 'config=absent\n'
 fi
+# Which distribution's defaults a missing file is rewritten from.
+if [ -r /etc/os-release ]; then
+    printf 'os_id=%s\nos_version=%s\n' "$(. /etc/os-release && printf '%s' "${ID:-}")" "$(. /etc/os-release && printf '%s' "${VERSION_ID:-}")"
+fi
 # sshd's own answer for the verifying connection: Match blocks and drop-ins applied.
 if [ -n "${SR_CONNECT:-}" ] && sshd=$(sr_sshd_bin 2>/dev/null) && sr_sshd_check "$sshd" -T -C "$SR_CONNECT"; then
     printf 'effective=%s\n' "$(printf '%s\n' "$sr_out" | sr_b64)"

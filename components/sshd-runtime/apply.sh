@@ -7,6 +7,7 @@
 #   SR_REINSTALL   packages to reinstall from the host's repositories (apt-get / dnf / yum)
 #   SR_PRIVSEP     the privilege separation directory sshd says is missing
 #   SR_HOSTKEYS    the host keys sshd is configured with, when it can load none of them
+#   SR_ENABLE      the sshd unit to enable, so sshd starts with the host (systemd)
 #   SR_EXPECT      paths that must exist afterwards: the step fails if one does not
 # Prints copied=<path>, installed=<archive>, reinstalled=<package>, privsep=<dir>,
 # hostkeys=generated, restored=<path> per expected path.
@@ -84,6 +85,12 @@ if [ -n "${SR_HOSTKEYS:-}" ]; then
         ssh-keygen -q -t "$type" -N '' -f "$key" </dev/null >&2
     fi
     printf 'hostkeys=generated\n'
+fi
+
+if [ -n "${SR_ENABLE:-}" ]; then
+    case $SR_ENABLE in *[!A-Za-z0-9@._-]*) sr_die "SR_ENABLE is not a unit name: '$SR_ENABLE'" ;; esac
+    systemctl enable -- "$SR_ENABLE" </dev/null >&2
+    printf 'enabled=%s\n' "$SR_ENABLE"
 fi
 
 expect() {

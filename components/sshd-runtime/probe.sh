@@ -209,3 +209,11 @@ printf '%s\n' "${SR_SOURCES_FROM:-}" | while IFS= read -r from; do
     [ -n "$from" ] || continue
     if [ -e "$from" ]; then printf 'source=present %s\n' "$from"; else printf 'source=absent %s\n' "$from"; fi
 done
+
+# Whether sshd starts with the host: its unit enabled, or the socket that activates it.
+sr_sshd_detect
+if [ "$SR_SSHD_MANAGER" = systemd ]; then
+    state=$(systemctl is-enabled "$SR_SSHD_SERVICE" 2>/dev/null) || true
+    socket=$(systemctl is-enabled ssh.socket 2>/dev/null) || true
+    printf 'unit=%s %s %s\n' "$SR_SSHD_SERVICE" "${state:-unknown}" "${socket:-absent}"
+fi

@@ -41,6 +41,8 @@ export interface RuntimeProbe {
     readonly packageMissing: ReadonlyMap<string, readonly string[]>;
     readonly privsepMissing: string | null;
     readonly hostKeys: readonly { readonly path: string; readonly present: boolean }[];
+    /** systemd only: sshd's unit, whether it is enabled, and whether ssh.socket is (socket activation). */
+    readonly unit?: { readonly name: string; readonly state: string; readonly socket: string };
     /** Declared `from` → whether it exists on the host. */
     readonly sources: ReadonlyMap<string, boolean>;
 }
@@ -64,6 +66,7 @@ export function parseRuntimeProbe(stdout: string): RuntimeProbe {
     const sources = new Map<string, boolean>();
     const hostKeys: { path: string; present: boolean }[] = [];
     let privsepMissing: string | null = null;
+    let unit: RuntimeProbe["unit"];
     for (const [k, v] of kv) {
         const [word, rest] = split2(v);
         switch (k) {
@@ -78,10 +81,15 @@ export function parseRuntimeProbe(stdout: string): RuntimeProbe {
             case "privsep_missing": privsepMissing = v; break;
             case "hostkey": hostKeys.push({ path: rest, present: word === "present" }); break;
             case "source": sources.set(rest, word === "present"); break;
+            case "unit": {
+                const [state, socket] = split2(rest);
+                unit = { name: word, state, socket };
+                break;
+            }
         }
     }
     return {
-        pkgManager, missing: [...missing.values()], owners, archives, sources, privsepMissing, hostKeys,
+        pkgManager, missing: [...missing.values()], owners, archives, sources, privsepMissing, hostKeys, unit,
         packageMissing: new Map([...packageMissing].map(([p, files]) => [p, [...files]])),
     };
 }
@@ -133,6 +141,13 @@ export function planRuntime(probe: RuntimeProbe, args: SshdRuntimeArgs = {}): Co
         drift.push(`no host key sshd can load (${probe.hostKeys.map((k) => k.path).join(", ")}); generate with ssh-keygen -A`);
         probe.hostKeys.forEach((k) => paths.add(k.path).add(`${k.path}.pub`));
     }
+    // sshd that does not start with the host is a lockout waiting for the next reboot.
+    const u = probe.unit;
+    const enable = u && u.state === "disabled" && u.socket !== "enabled" && /^[A-Za-z0-9@._-]+$/.test(u.name) ? u.name : "";
+    if (enable) {
+        drift.push(`${enable} is disabled (and ssh.socket is ${u!.socket}): sshd would not start at the next boot; systemctl enable ${enable}`);
+        paths.add(`/etc/systemd/system/multi-user.target.wants/${enable}`).add("/etc/systemd/system/sshd.service");
+    }
     const offline = [...packages].map((p) => probe.archives.get(p)).filter((a): a is string => !!a);
     const online = [...packages].filter((p) => !probe.archives.get(p));
     const env: Record<string, string> = {
@@ -141,6 +156,7 @@ export function planRuntime(probe: RuntimeProbe, args: SshdRuntimeArgs = {}): Co
         SR_REINSTALL: online.join("\n"),
         SR_PRIVSEP: probe.privsepMissing ?? "",
         SR_HOSTKEYS: keysMissing ? probe.hostKeys.map((k) => k.path).join("\n") : "",
+        SR_ENABLE: enable,
         SR_EXPECT: expect.join("\n"),
     };
     const pending = drift.length > 0;

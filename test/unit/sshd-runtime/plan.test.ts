@@ -139,3 +139,16 @@ describe("sshdRuntimeConcern", () => {
         assert.throws(() => sshdRuntimeConcern({ pamService: "/etc/pam.d/sshd\nx" }), /pamService/);
     });
 });
+
+describe("sshd-runtime: sshd starts with the host [gate-daemon]", () => {
+    it("[gate-daemon] a disabled unit without socket activation is enabled, and its links are in the snapshot", () => {
+        const p = planRuntime(parseRuntimeProbe(`${healthy}unit=ssh.service disabled disabled\n`));
+        assert.deepEqual(p.drift, ["ssh.service is disabled (and ssh.socket is disabled): sshd would not start at the next boot; systemctl enable ssh.service"]);
+        assert.equal(p.apply[0].env?.SR_ENABLE, "ssh.service");
+        assert.ok(p.paths.includes("/etc/systemd/system/multi-user.target.wants/ssh.service"));
+    });
+    it("an enabled unit, or a disabled one that ssh.socket activates, needs nothing", () => {
+        assert.equal(planRuntime(parseRuntimeProbe(`${healthy}unit=ssh.service enabled absent\n`)).pending, false);
+        assert.equal(planRuntime(parseRuntimeProbe(`${healthy}unit=ssh.service disabled enabled\n`)).pending, false);
+    });
+});
