@@ -36,7 +36,7 @@ export function parseProbe(stdout: string): SshdProbe {
         distro: lastValue(kv, "os_id") ? { id: lastValue(kv, "os_id")!, version: lastValue(kv, "os_version") ?? "" } : undefined,
         effective: lastValue(kv, "effective") === undefined ? undefined : fromBase64(lastValue(kv, "effective")!),
         badLines: fromBase64(lastValue(kv, "sshd_t") ?? "").split("\n").flatMap((l) => {
-            const m = /: line (\d+): (.*)$/.exec(l);
+            const m = /:? line (\d+): (.*)$/.exec(l);
             return m ? [{ line: Number(m[1]), message: m[2] }] : [];
         }),
     };

@@ -23,9 +23,10 @@ if [ -f "$target" ]; then
             done
         done
     done
-    # What sshd itself says of the live file: lines it cannot parse are named by number.
+    # What sshd itself says of the live file: lines it cannot parse are named by number, as
+    # "<file>: line N:" or "<file> line N:" depending on the message.
     if sshd=$(sr_sshd_bin 2>/dev/null); then
-        printf 'sshd_t=%s\n' "$("$sshd" -t -f "$target" 2>&1 | tr -d '\r' | grep -E '^'"$target"': line [0-9]+: ' | sr_b64)"
+        printf 'sshd_t=%s\n' "$("$sshd" -t -f "$target" 2>&1 | tr -d '\r' | grep -E '^'"$target"':? line [0-9]+: ' | sr_b64)"
     fi
 else
     printf 'config=absent\n'
