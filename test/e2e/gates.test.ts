@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { ensureClientKeys, TestHost } from "../harness/lab";
+import { GateShape, itRepairs } from "../harness/gates";
 import { hostsPerTest } from "../harness/per-test";
 import { setHosts, stacksPerTest } from "../harness/stacks";
 import { sshLogin } from "../harness/ssh";
@@ -10,49 +11,28 @@ import { sshLogin } from "../harness/ssh";
  */
 describe("[gate-sshd] what refuses the login is found where sshd reads it: drop-ins and Match blocks", function () {
     this.timeout(600_000);
-    const newHost = hostsPerTest();
-    const newStack = stacksPerTest();
-
-    const shapes: { title: string; breaks: string; evidence: RegExp; after: RegExp }[] = [
+    const shapes: GateShape[] = [
         {
             title: "DenyUsers alice in a drop-in",
-            breaks: "printf 'DenyUsers mallory alice\\n' > /etc/ssh/sshd_config.d/50-deny.conf",
-            evidence: /\/etc\/ssh\/sshd_config\.d\/50-deny\.conf: \+ DenyUsers mallory$/,
-            after: /^DenyUsers mallory$/m,
+            breaks: "printf 'DenyUsers mallory alice\\n' > /etc/ssh/sshd_config.d/50-deny.conf && systemctl restart ssh.service",
+            evidence: { gate: "sshd-config", line: /\/etc\/ssh\/sshd_config\.d\/50-deny\.conf: \+ DenyUsers mallory$/ },
+            files: /^DenyUsers mallory$/m,
         },
         {
             title: "PubkeyAuthentication no in a Match User block of the main file",
-            breaks: "printf 'Match User alice\\n    PubkeyAuthentication no\\n' >> /etc/ssh/sshd_config",
-            evidence: /\/etc\/ssh\/sshd_config: \+ +PubkeyAuthentication yes$/,
-            after: /^Match User alice\n +# sshremedy: PubkeyAuthentication no refuses the key login .*\n +PubkeyAuthentication yes$/m,
+            breaks: "printf 'Match User alice\\n    PubkeyAuthentication no\\n' >> /etc/ssh/sshd_config && systemctl restart ssh.service",
+            evidence: { gate: "sshd-config", line: /\/etc\/ssh\/sshd_config: \+ +PubkeyAuthentication yes$/ },
+            files: /^Match User alice\n +# sshremedy: PubkeyAuthentication no refuses the key login .*\n +PubkeyAuthentication yes$/m,
         },
         {
             title: "AllowUsers bob in a Match Address block of a drop-in",
-            breaks: "printf 'Match Address 198.18.0.0/15\\n    AllowUsers bob\\n' > /etc/ssh/sshd_config.d/60-office.conf",
-            evidence: /60-office\.conf: \+ +AllowUsers bob alice$/,
-            after: /^ +AllowUsers bob alice$/m,
+            breaks: "printf 'Match Address 198.18.0.0/15\\n    AllowUsers bob\\n' > /etc/ssh/sshd_config.d/60-office.conf && systemctl restart ssh.service",
+            evidence: { gate: "sshd-config", line: /60-office\.conf: \+ +AllowUsers bob alice$/ },
+            files: /^ +AllowUsers bob alice$/m,
         },
     ];
 
-    for (const s of shapes) {
-        it(`[gate-sshd] ${s.title}: refused, found by sshd -T -C, changed on that line, login works`, async () => {
-            const host: TestHost = await newHost();
-            await host.consoleOk(`${s.breaks} && systemctl restart ssh.service`);
-            const login = { user: "alice", keys: [(await ensureClientKeys()).main] };
-            assert.equal((await sshLogin({ address: host.address, ...login })).ok, false, "the shape did not break the login");
-
-            const stack = await newStack([{ host }]);
-            const up = await stack.up();
-            assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
-            assert.ok((await sshLogin({ address: host.address, ...login })).ok, "the login still fails");
-            const result = ((await stack.outputs()).results as Record<string, { evidence: Record<string, string[]> }>)[host.name];
-            // The evidence names the gate, the file and the line's new content.
-            assert.ok(result.evidence["sshd-config"].some((l) => s.evidence.test(l)),
-                `no sshd-config evidence matching ${s.evidence} in ${JSON.stringify(result.evidence)}`);
-            const files = await host.consoleOk("cat /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null; true");
-            assert.match(files, s.after);
-        });
-    }
+    itRepairs("gate-sshd", shapes);
 });
 
 describe("[gate-sshd] a session policy in the login's way is the operator's call: reported with its line, nothing changed", function () {
