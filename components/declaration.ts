@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Concern } from "./core/concern";
-import { DeclarationError, isDeclarationError, joinPath } from "./core/errors";
+import { DeclarationError, isDeclarationError } from "./core/errors";
 import { parseIp } from "./core/ip";
 import { refuse, type PipelineSpec } from "./core/pipeline";
 import type { CommandTargetInput } from "./core/transport";
-import { parseSource } from "./hosts-access/hosts-access";
+import { checkSource } from "./hosts-access/hosts-access";
 
 /**
  * The declaration's edge: every component's arguments are checked here, once, and errors name
@@ -100,14 +100,6 @@ export function checkPort(path: string, port: unknown): number {
     return port;
 }
 
-export function checkSource(path: string, source: unknown): string {
-    if (typeof source !== "string" || !/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(source) || !parseSource(source)) {
-        throw new DeclarationError(path, `'${String(source)}' is not an IP address or CIDR with its host bits zero`,
-            "write it as 198.51.100.7, 10.0.0.0/8 or 2001:db8::/32");
-    }
-    return source;
-}
-
 export function checkHostKey(path: string, key: unknown): string {
     const m = typeof key === "string" ? /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Za-z0-9+/]+={0,2})(?: [^\r\n]*)?$/.exec(key.trim()) : null;
     // The key blob names its own type first (RFC 4253 6.6): a truncated or pasted-wrong key fails here.
@@ -200,7 +192,7 @@ export function resolveLogin(l: {
         user: checkUser(`${root}.user`, l.user),
         port: l.port === undefined ? defaultPort : checkPort(`${root}.port`, l.port),
         method: l.privateKey !== undefined ? "key" : "password",
-        sources: sources.map((s, i) => checkSource(`${root}.sources[${i}]`, s)),
+        sources: sources.map((s, i) => checkSource(`${root}.sources[${i}]`, s).text),
         hostKey: l.hostKey === undefined ? undefined : checkHostKey(`${root}.hostKey`, l.hostKey),
         hostKeyRotated: l.hostKeyRotated === true,
     };
@@ -255,4 +247,3 @@ export function resolveSpec<V extends Record<string, unknown>>(
     }) as pulumi.Output<PipelineSpec>;
 }
 
-export { joinPath };

@@ -4,12 +4,12 @@ import { DeclarationError, isDeclarationError, validatedAs } from "./core/errors
 import { hostPipeline } from "./core/pipeline";
 import type { CommandTargetInput } from "./core/transport";
 import {
-    AccessArgs, atEdge, checkCommandPrefix, checkKept, checkKnownNow, checkSource, checkWindow, isKnownNow, LoginArgs, loginFields,
+    AccessArgs, atEdge, checkCommandPrefix, checkKept, checkKnownNow, checkWindow, isKnownNow, LoginArgs, loginFields,
     offlinePreviewDefault, ResolvedLogin, resolveLogin, resolveSpec,
 } from "./declaration";
 import { accountConcern, AccountArgs } from "./account/account";
 import { firewallAllowlistConcern } from "./firewall-allowlist/firewall-allowlist";
-import { hostsAccessConcern, HostsAccessArgs } from "./hosts-access/hosts-access";
+import { checkSource, hostsAccessConcern, HostsAccessArgs } from "./hosts-access/hosts-access";
 import { derivePublicKey, loginKeyConcern } from "./login-key/login-key";
 import { selinuxModeConcern, SelinuxModeArgs } from "./selinux-mode/selinux-mode";
 import { sshdConfigConcern, SshdConfigDeclaration } from "./sshd-config/sshd-config";

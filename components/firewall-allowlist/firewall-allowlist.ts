@@ -1,6 +1,6 @@
 import type { Concern, ConcernPlan } from "../core/concern";
 import { fromBase64, lastValue, parseKeyValues, type Step } from "../core/compose";
-import { hostBits, parseSource, type Source } from "../hosts-access/hosts-access";
+import { checkSource, hostBits, parseSource, type Source } from "../hosts-access/hosts-access";
 import { DeclarationError } from "../core/errors";
 import { parseIp } from "../core/ip";
 
@@ -398,14 +398,7 @@ function validate(args: FirewallAllowlistArgs): Checked {
     if (args.allow.length === 0) {
         throw new DeclarationError("allow", "is empty", "list at least the address the verifying login comes from");
     }
-    const sources = args.allow.map((text, i) => {
-        const s = /^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(text) ? parseSource(text) : undefined;
-        if (!s) {
-            throw new DeclarationError(`allow[${i}]`, `'${text}' is not an IP address or CIDR with its host bits zero`,
-                "write it as 198.51.100.7, 10.0.0.0/8 or 2001:db8::/32");
-        }
-        return s;
-    });
+    const sources = args.allow.map((text, i) => checkSource(`allow[${i}]`, text));
     const port = args.port ?? 22;
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
         throw new DeclarationError("port", `${port} is not a TCP port`, "give sshd's port, 1-65535");

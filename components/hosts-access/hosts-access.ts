@@ -64,6 +64,19 @@ export function parseSource(text: string): Source | undefined {
     return { text, family: ip.family, ...range(ip, prefix) };
 }
 
+/**
+ * The one check of a declared source address or CIDR (`login.sources`, `firewall.allow`,
+ * `sshSources`): plain address characters only, host bits zero; a DeclarationError at `path` otherwise.
+ */
+export function checkSource(path: string, text: unknown): Source {
+    const s = typeof text === "string" && /^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(text) ? parseSource(text) : undefined;
+    if (!s) {
+        throw new DeclarationError(path, `'${String(text)}' is not an IP address or CIDR with its host bits zero`,
+            "write it as 198.51.100.7, 10.0.0.0/8 or 2001:db8::/32");
+    }
+    return s;
+}
+
 /** The address range a client pattern names, when it names one. */
 function patternRange(tok: string): Source | undefined {
     const v4prefix = /^(\d{1,3}\.){1,3}$/.exec(tok);
@@ -266,10 +279,7 @@ function validate(args: HostsAccessArgs): Checked {
     if (args.sshSources.length === 0) {
         throw new DeclarationError("sshSources", "is empty", "list at least the address the verifying login comes from");
     }
-    const sources = args.sshSources.map((s, i) => parseSource(s) ?? (() => {
-        throw new DeclarationError(`sshSources[${i}]`, `'${s}' is not an IP address or CIDR with its host bits zero`,
-            "write it as 198.51.100.7, 10.0.0.0/8 or 2001:db8::/32");
-    })());
+    const sources = args.sshSources.map((s, i) => checkSource(`sshSources[${i}]`, s));
     const daemon = args.daemon ?? "sshd";
     if (!/^[A-Za-z0-9._-]+$/.test(daemon)) {
         throw new DeclarationError("daemon", `'${daemon}' is not a daemon process name`, "give sshd's process name, e.g. sshd");
