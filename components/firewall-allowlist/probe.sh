@@ -49,7 +49,9 @@ elif [ "$(firewall-cmd --state 2>/dev/null)" != running ]; then
 else
     printf 'firewalld=running\n'
     # Rich rules apply to the zone a packet is classified into: every active zone, and the default.
-    zones=$({ firewall-cmd --get-active-zones | grep -v '^[[:space:]]'; firewall-cmd --get-default-zone; } | sort -u)
+    # No active zone at all (no interface bound to one, e.g. without NetworkManager) is common:
+    # grep then finds nothing, which must not end the list before the default zone.
+    zones=$({ firewall-cmd --get-active-zones | grep -v '^[[:space:]]' || true; firewall-cmd --get-default-zone; } | sort -u)
     printf '%s\n' "${SR_FWD_RULES:-}" | while IFS= read -r rule; do
         [ -n "$rule" ] || continue
         for zone in $zones; do

@@ -51,7 +51,7 @@ const configFaults: Partial<Record<FaultId, { lines: string[]; user: keyof typeo
     S10: { lines: ["PermitRootLogin no"], user: "root", symptom: permissionDenied },
 };
 
-export type S7Variant = "iptables" | "nftables" | "fail2ban";
+export type S7Variant = "iptables" | "nftables" | "fail2ban" | "firewalld";
 export type S14Variant = "inet6-on-ipv4-host" | "foreign-listen-address";
 export type S15Variant = "encoding" | "typo";
 
@@ -189,6 +189,10 @@ table inet guard {
   }
 }
 EOF`);
+            break;
+        case "firewalld":
+            // The zone no longer admits the ssh service: firewalld's own default rejects the port.
+            await host.consoleOk("firewall-cmd -q --permanent --remove-service=ssh && firewall-cmd -q --reload");
             break;
         case "fail2ban":
             await host.consoleOk(`set -eu

@@ -12,7 +12,16 @@ import { ExecOptions, ExecResult, run, runOk, runSync } from "./exec";
  * one /30 per host, so no route of the machine's own is shadowed and no packet leaves it.
  */
 
-export type Flavour = "systemd" | "sysv";
+/**
+ * - `systemd`: Debian's defaults (`ssh.service`, iptables/nftables, a SysV script beside the unit);
+ * - `sysv`: no systemd at all, sshd started by `/etc/init.d/ssh`;
+ * - `rhel`: shaped like RHEL: the unit is `sshd.service` (no `ssh.service`, no SysV script),
+ *   firewalld is the firewall, and `sshd_config.d` holds a vendor drop-in;
+ * - `socket`: socket-activated like current Ubuntu: `ssh.socket` listens and starts `ssh.service`.
+ * The last two are thin layers over the same Debian root, built by scripts/testroot.sh.
+ */
+export type Flavour = "systemd" | "sysv" | "rhel" | "socket";
+export const allFlavours: readonly Flavour[] = ["systemd", "sysv", "rhel", "socket"];
 
 const cacheDir = process.env.SSHREMEDY_CACHE ?? "/var/cache/sshremedy";
 export const testRoot = path.join(cacheDir, "testroot");
@@ -118,15 +127,18 @@ export class TestHost {
 
     /** Restarts sshd with the host's own service manager; resolves with what that printed. */
     restartSshd(): Promise<ExecResult> {
-        return this.console(this.flavour === "systemd"
-            ? "systemctl restart ssh.service"
-            : "/etc/init.d/ssh restart");
+        return this.console(this.flavour === "sysv" ? "/etc/init.d/ssh restart" : `systemctl restart ${this.sshdUnit}`);
+    }
+
+    /** The systemd unit that runs sshd (on the `sysv` flavour: the init script's name). */
+    get sshdUnit(): string {
+        return this.flavour === "rhel" ? "sshd.service" : this.flavour === "sysv" ? "ssh" : "ssh.service";
     }
 
     /** Whatever sshd's service manager recorded: the journal on systemd hosts. */
     async sshdLog(): Promise<string> {
-        if (this.flavour === "systemd") {
-            return (await this.console("journalctl -u ssh.service --no-pager -o cat")).stdout;
+        if (this.flavour !== "sysv") {
+            return (await this.console(`journalctl -u ${this.sshdUnit} --no-pager -o cat`)).stdout;
         }
         return (await this.console("cat /var/log/sysv-ssh.log 2>/dev/null")).stdout;
     }
@@ -263,6 +275,7 @@ export function destroySlot(slot: number): void {
     if (isMounted(merged)) {
         runSync(["umount", "-l", merged]);
     }
+    removeCgroups(ns);
     runSync(["ip", "netns", "del", ns]);
     runSync(["ip", "link", "del", ns]);
     fs.rmSync(path.join(varDir, String(slot)), { recursive: true, force: true });
@@ -379,8 +392,9 @@ async function bootSlot(slot: number, flavour: Flavour, keys: ClientKeys): Promi
     for (const d of ["upper", "work", "root"]) {
         fs.mkdirSync(path.join(base, d), { recursive: true });
     }
+    const layer = flavourLayer(flavour);
     await runOk(["mount", "-t", "overlay", "overlay", "-o",
-        `lowerdir=${testRoot},upperdir=${base}/upper,workdir=${base}/work`, merged]);
+        `lowerdir=${layer ? `${layer}:` : ""}${testRoot},upperdir=${base}/upper,workdir=${base}/work`, merged]);
 
     await runOk(["ip", "netns", "add", ns]);
     await runOk(["ip", "link", "add", ns, "type", "veth", "peer", "name", "eth0", "netns", ns]);
@@ -396,8 +410,8 @@ async function bootSlot(slot: number, flavour: Flavour, keys: ClientKeys): Promi
         "-f", path.join(merged, "etc/ssh/ssh_host_ed25519_key")]);
 
     const log = fs.openSync(path.join(slotDir, "boot.log"), "a");
-    const argv = flavour === "systemd"
-        ? ["systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--console=read-only", "--resolv-conf=off",
+    const argv = flavour !== "sysv"
+        ? ["/bin/sh", "-c", ownCgroupScript(ns), "sh", "systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--console=read-only", "--resolv-conf=off",
             // A VM's services may manage their own firewall (fail2ban does): keep CAP_NET_ADMIN.
             "--capability=CAP_NET_ADMIN",
             `--network-namespace-path=/run/netns/${ns}`, "-D", merged, "-M", ns]
@@ -411,6 +425,7 @@ async function bootSlot(slot: number, flavour: Flavour, keys: ClientKeys): Promi
         throw new Error(`could not start ${argv[0]}`);
     }
     fs.writeFileSync(path.join(slotDir, "launcher.pid"), String(launcherPid));
+    fs.writeFileSync(path.join(slotDir, "launcher.argv"), JSON.stringify(argv));
 
     let initPid = 0;
     const deadline = Date.now() + 20_000;
@@ -431,7 +446,49 @@ async function bootSlot(slot: number, flavour: Flavour, keys: ClientKeys): Promi
     fs.writeFileSync(path.join(slotDir, "init.pid"), String(initPid));
     const h = new TestHost(slot, flavour, host, peer, merged, initPid);
     await h.waitForSsh();
+    if (flavour === "rhel") {
+        // firewalld loads its zones a moment after sshd answers: a fault injected before that
+        // would be overwritten by the zone's own rules.
+        await h.consoleOk("i=0; until firewall-cmd --state >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done");
+    }
     return h;
+}
+
+/** The flavour's layer above the Debian root, if it has one. */
+function flavourLayer(flavour: Flavour): string | undefined {
+    if (flavour !== "rhel" && flavour !== "socket") {
+        return undefined;
+    }
+    const layer = `${testRoot}-${flavour}`;
+    if (!fs.existsSync(path.join(layer, ".sshremedy-layer"))) {
+        throw new Error(`test root layer for flavour ${flavour} missing at ${layer}: run scripts/testroot.sh (npm run toolchain does)`);
+    }
+    return layer;
+}
+
+/**
+ * Each container's systemd gets a cgroup of its own. With cgroup v1 (this machine's), nspawn with
+ * --keep-unit puts the container in its caller's cgroup: containers started from one process
+ * would all create and delete the same `system.slice/...` folders, and their units fail at random
+ * ("Failed to attach to cgroup"). The launcher moves itself first, then execs nspawn.
+ */
+const cgroupHierarchies = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"];
+function ownCgroupScript(ns: string): string {
+    return `for h in ${cgroupHierarchies.join(" ")}; do
+  [ -e "$h/cgroup.procs" ] || continue
+  d="$h/sshremedy-lab/${ns}"; mkdir -p "$d" && echo $$ > "$d/cgroup.procs"
+done
+exec "$@"`;
+}
+
+/** Removes a slot's cgroups, deepest first, once its processes are gone. */
+function removeCgroups(ns: string): void {
+    for (const h of cgroupHierarchies) {
+        const d = path.join(h, "sshremedy-lab", ns);
+        if (fs.existsSync(d)) {
+            runSync(["find", d, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"]);
+        }
+    }
 }
 
 function sysvBootScript(merged: string, name: string): string {
@@ -465,4 +522,103 @@ function layIdentity(merged: string, name: string, address: string, peer: string
         fs.chownSync(sshDir, info.uid, info.uid);
         fs.chownSync(ak, info.uid, info.uid);
     }
+}
+
+// --- Power off and on again (the Tencent emulator's StopInstances and StartInstances) -------------
+
+/** The overlay's upper layer: everything the host wrote over its root, i.e. its disk. */
+export function upperDir(host: TestHost): string {
+    return path.join(varDir, String(host.slot), "upper");
+}
+
+/**
+ * Powers a host off like a stopped VM: every process of it ends and its overlay is unmounted,
+ * while the slot, the upper layer and the network namespace stay for startHost. With `graceMs`, a
+ * host with systemd is first asked to power off (SIGRTMIN+4, what `machinectl poweroff` sends).
+ */
+export async function stopHost(host: TestHost, opts: { graceMs?: number } = {}): Promise<void> {
+    const dir = path.join(slotsDir, String(host.slot));
+    const readPid = (f: string) => {
+        try {
+            return Number(fs.readFileSync(path.join(dir, f), "utf8"));
+        } catch {
+            return 0;
+        }
+    };
+    const init = readPid("init.pid");
+    const launcher = readPid("launcher.pid");
+    const options = overlayOptions(host.root);
+    if (options) {
+        fs.writeFileSync(path.join(dir, "overlay.options"), options);
+    }
+    const gone = () => !(init > 0 && pidAlive(init)) && !(launcher > 0 && pidAlive(launcher));
+    const waitGone = async (ms: number) => {
+        for (const end = Date.now() + ms; !gone() && Date.now() < end;) {
+            await sleep(50);
+        }
+    };
+    if (opts.graceMs && host.flavour !== "sysv" && init > 0 && pidAlive(init)) {
+        await run(["kill", "-s", "RTMIN+4", String(init)]);
+        await waitGone(opts.graceMs);
+    }
+    kill(init);
+    await waitGone(2_000);
+    kill(launcher);
+    await waitGone(2_000);
+    // Whatever else still runs in the host's network namespace was running on the host.
+    runSync(["ip", "netns", "pids", host.netns]).stdout.trim().split(/\s+/).filter(Boolean).map(Number).forEach(kill);
+    fs.rmSync(path.join(dir, "init.pid"), { force: true });
+    fs.rmSync(path.join(dir, "launcher.pid"), { force: true });
+    for (let i = 0; i < 50 && isMounted(host.root); i++) {
+        if ((await run(["umount", host.root])).code !== 0) {
+            await sleep(50);
+        }
+    }
+    if (isMounted(host.root)) {
+        throw new Error(`host ${host.name}: overlay still mounted after power-off`);
+    }
+}
+
+/**
+ * Boots a host stopped by stopHost again, from the same slot, disk and network namespace.
+ * Resolves once its init runs (not once sshd answers: a host may well boot without a working sshd).
+ */
+export async function startHost(host: TestHost): Promise<TestHost> {
+    const dir = path.join(slotsDir, String(host.slot));
+    const argv = JSON.parse(fs.readFileSync(path.join(dir, "launcher.argv"), "utf8")) as string[];
+    if (!isMounted(host.root)) {
+        await runOk(["mount", "-t", "overlay", "overlay", "-o", fs.readFileSync(path.join(dir, "overlay.options"), "utf8"), host.root]);
+    }
+    const log = fs.openSync(path.join(dir, "boot.log"), "a");
+    const launcher = spawn(argv[0], argv.slice(1), { detached: true, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    launcher.unref();
+    const launcherPid = launcher.pid;
+    if (!launcherPid) {
+        throw new Error(`could not start ${argv[0]}`);
+    }
+    fs.writeFileSync(path.join(dir, "launcher.pid"), String(launcherPid));
+    let initPid = 0;
+    for (const end = Date.now() + 20_000; !initPid && Date.now() < end;) {
+        initPid = childPids(launcherPid).find(isNamespaceInit) ?? 0;
+        if (!initPid) {
+            if (!pidAlive(launcherPid)) {
+                throw new Error(`${argv[0]} for ${host.name} exited at boot: ${fs.readFileSync(path.join(dir, "boot.log"), "utf8")}`);
+            }
+            await sleep(20);
+        }
+    }
+    if (!initPid) {
+        throw new Error(`host ${host.name}: no init process after 20 s`);
+    }
+    fs.writeFileSync(path.join(dir, "init.pid"), String(initPid));
+    return new TestHost(host.slot, host.flavour, host.address, host.peerAddress, host.root, initPid);
+}
+
+/** The lowerdir, upperdir and workdir options of the overlay mounted at `dir`, if it is. */
+function overlayOptions(dir: string): string | undefined {
+    const line = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[4] === dir);
+    const superOptions = line?.split(" - ")[1]?.split(" ")[2] ?? "";
+    const keep = superOptions.split(",").filter((o) => /^(lowerdir|upperdir|workdir)=/.test(o));
+    return keep.length === 3 ? keep.join(",") : undefined;
 }
