@@ -106,7 +106,7 @@ function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { 
         concerns.push(validatedAs((h) => `selinux.${h}`, () => selinuxModeConcern({ relabelUsers: [login.user], ...(args.selinux || {}) })));
     }
     if (wanted("sshd-runtime") && args.runtime !== false) {
-        concerns.push(validatedAs((h) => `runtime.${h}`, () => sshdRuntimeConcern(args.runtime || {})));
+        concerns.push(validatedAs((h) => `runtime.${h}`, () => sshdRuntimeConcern(args.runtime || {}, { port: login.port })));
     }
     if (wanted("account") && args.account !== false) {
         concerns.push(validatedAs((h) => (h === "user" ? "login.user" : h === "method" ? "login" : `account.${h}`),

@@ -311,6 +311,28 @@ sr_sshd_reload() {
     sr_sshd_apply reload
 }
 
+# The socket unit that activates sshd, when the host uses one (enabled or listening).
+sr_sshd_socket() {
+    sr_sshd_detect
+    [ "$SR_SSHD_MANAGER" = systemd ] || return 1
+    sr_s=${SR_SSHD_SERVICE%.service}.socket
+    [ "$(systemctl show -p LoadState "$sr_s" 2>/dev/null)" = LoadState=loaded ] || return 1
+    systemctl is-enabled --quiet "$sr_s" 2>/dev/null || systemctl is-active --quiet "$sr_s" 2>/dev/null || return 1
+    printf '%s\n' "$sr_s"
+}
+
+# After a unit file changed: systemd reads the files again and, where a socket activates sshd,
+# the socket is made anew from them. sshd is stopped first (it holds the old socket); the
+# restart that ends every change, or the next connection, starts it on the new one.
+sr_units_changed() {
+    sr_systemd_booted || return 0
+    systemctl daemon-reload
+    sr_s=$(sr_sshd_socket) || return 0
+    systemctl stop "$SR_SSHD_SERVICE" >&2 || true
+    systemctl reset-failed "$sr_s" 2>/dev/null || true
+    systemctl restart "$sr_s" >&2
+}
+
 sr_sshd_active() {
     sr_sshd_detect
     case $SR_SSHD_MANAGER in

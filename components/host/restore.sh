@@ -103,6 +103,12 @@ if [ -f "$snap/selinux" ] && sr_selinux_enabled && command -v setenforce >/dev/n
     case $mode in Enforcing | Permissive) printf 'selinux=%s\n' "$mode" ;; esac
 fi
 
+# Unit files restored or removed (an enable link, a socket drop-in): systemd reads them again.
+if printf '%s\n' "$restored" "$(sed -n 's/^absent //p' "$snap/manifest")" | grep -q '^/etc/systemd/'; then
+    sr_units_changed || printf 'sshremedy: the restored units did not all start again\n' >&2
+    printf 'units=reloaded\n'
+fi
+
 sr_sshd_describe
 sr_sshd_restart || sr_die "restored $snap but restarting sshd ($SR_SSHD_MANAGER $SR_SSHD_SERVICE) failed"
 printf 'sshd=restarted\n'

@@ -8,6 +8,9 @@
 #   SR_PRIVSEP     the privilege separation directory sshd says is missing
 #   SR_HOSTKEYS    the host keys sshd is configured with, when it can load none of them
 #   SR_ENABLE      the sshd unit to enable, so sshd starts with the host (systemd)
+#   SR_SOCKET_DROPIN  socket activation: the drop-in that sets where the socket listens, written
+#                  from SR_SOCKET_LISTEN; units reloaded and the socket made anew
+#   SR_SOCKET_RENEW   yes: only make the (failed) socket anew
 #   SR_EXPECT      paths that must exist afterwards: the step fails if one does not
 # Prints copied=<path>, installed=<archive>, reinstalled=<package>, privsep=<dir>,
 # hostkeys=generated, restored=<path> per expected path.
@@ -91,6 +94,17 @@ if [ -n "${SR_ENABLE:-}" ]; then
     case $SR_ENABLE in *[!A-Za-z0-9@._-]*) sr_die "SR_ENABLE is not a unit name: '$SR_ENABLE'" ;; esac
     systemctl enable -- "$SR_ENABLE" </dev/null >&2
     printf 'enabled=%s\n' "$SR_ENABLE"
+fi
+
+if [ -n "${SR_SOCKET_DROPIN:-}" ]; then
+    sr_check_path SR_SOCKET_DROPIN "$SR_SOCKET_DROPIN"
+    mkdir -p -- "$(dirname -- "$SR_SOCKET_DROPIN")"
+    sr_write_env SR_SOCKET_LISTEN "$SR_SOCKET_DROPIN"
+    sr_units_changed
+    printf 'socket=%s\n' "$SR_SOCKET_DROPIN"
+elif [ "${SR_SOCKET_RENEW:-}" = yes ]; then
+    sr_units_changed
+    printf 'socket=renewed\n'
 fi
 
 expect() {

@@ -10,7 +10,9 @@
 #   owner=<package> <path>, per missing path a package owns;
 #   package=<package> <archive>|-, per owning package: its own version's file in SR_PACKAGE_DIRS;
 #   package_missing=<package> <path>, per file of that package that is gone;
-#   privsep_missing=<dir>, hostkey=present|absent <path>, source=present|absent <from>.
+#   privsep_missing=<dir>, hostkey=present|absent <path>, source=present|absent <from>;
+#   systemd: unit=<service> <enabled state> <ssh.socket enabled state>; with socket activation,
+#   socket_unit=<socket> <active state>, socket_cat=<base64 of systemctl cat>, local_addr=<ip>.
 set -eu
 pam_service=${SR_PAM_SERVICE:-/etc/pam.d/sshd}
 
@@ -216,4 +218,11 @@ if [ "$SR_SSHD_MANAGER" = systemd ]; then
     state=$(systemctl is-enabled "$SR_SSHD_SERVICE" 2>/dev/null) || true
     socket=$(systemctl is-enabled ssh.socket 2>/dev/null) || true
     printf 'unit=%s %s %s\n' "$SR_SSHD_SERVICE" "${state:-unknown}" "${socket:-absent}"
+fi
+# Socket activation: the socket unit decides where sshd listens (its Port and ListenAddress do
+# not count). Its files as systemd reads them, and the addresses this host holds.
+if sock=$(sr_sshd_socket); then
+    printf 'socket_unit=%s %s\n' "$sock" "$(systemctl is-active "$sock" 2>/dev/null || true)"
+    printf 'socket_cat=%s\n' "$(systemctl cat "$sock" 2>/dev/null | sr_b64)"
+    ip -o addr show 2>/dev/null | awk '{ split($4, a, "/"); print "local_addr=" a[1] }'
 fi

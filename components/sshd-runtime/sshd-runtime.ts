@@ -45,6 +45,49 @@ export interface RuntimeProbe {
     readonly unit?: { readonly name: string; readonly state: string; readonly socket: string };
     /** Declared `from` → whether it exists on the host. */
     readonly sources: ReadonlyMap<string, boolean>;
+    /** systemd socket activation: the socket unit, its state, its files as `systemctl cat` prints them. */
+    readonly socket?: { readonly name: string; readonly active: string; readonly cat: string };
+    /** The addresses the host holds (for socket activation: what a ListenStream= can bind). */
+    readonly localAddrs: readonly string[];
+}
+
+/** One `ListenStream=` of the socket unit, and where it is set. */
+export interface SocketListen {
+    readonly value: string;
+    readonly file: string;
+    readonly line: number;
+}
+
+/** The `ListenStream=` list systemd ends up with, from `systemctl cat` (an empty value resets it). */
+export function socketListens(cat: string): SocketListen[] {
+    const out: SocketListen[] = [];
+    let file = "";
+    let line = 0;
+    let section = "";
+    for (const raw of cat.split("\n")) {
+        const header = /^# (\/\S+)$/.exec(raw);
+        if (header) {
+            [file, line, section] = [header[1], 0, ""];
+            continue;
+        }
+        line++;
+        const t = raw.trim();
+        if (/^\[.*\]$/.test(t)) {
+            section = t;
+        } else if (section === "[Socket]") {
+            const m = /^ListenStream\s*=\s*(.*)$/.exec(t);
+            if (m && m[1] === "") out.length = 0;
+            else if (m) out.push({ value: m[1], file, line });
+        }
+    }
+    return out;
+}
+
+/** A `ListenStream=` value as an IP listener (`22`, `0.0.0.0:22`, `[::]:22`), or undefined (a path, vsock, …). */
+export function listenAddress(value: string): { address: string; port: number } | undefined {
+    const m = /^(\d+)$/.exec(value) ?? /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(value) ?? /^\[([^\]]+)\]:(\d+)$/.exec(value);
+    if (!m) return undefined;
+    return m.length === 2 ? { address: "", port: Number(m[1]) } : { address: m[1], port: Number(m[2]) };
 }
 
 /** "<word> <rest>": the rest is a path and may hold spaces. */
@@ -67,6 +110,9 @@ export function parseRuntimeProbe(stdout: string): RuntimeProbe {
     const hostKeys: { path: string; present: boolean }[] = [];
     let privsepMissing: string | null = null;
     let unit: RuntimeProbe["unit"];
+    let socket: RuntimeProbe["socket"];
+    let socketCat = "";
+    const localAddrs: string[] = [];
     for (const [k, v] of kv) {
         const [word, rest] = split2(v);
         switch (k) {
@@ -81,6 +127,9 @@ export function parseRuntimeProbe(stdout: string): RuntimeProbe {
             case "privsep_missing": privsepMissing = v; break;
             case "hostkey": hostKeys.push({ path: rest, present: word === "present" }); break;
             case "source": sources.set(rest, word === "present"); break;
+            case "socket_unit": socket = { name: word, active: rest, cat: "" }; break;
+            case "socket_cat": socketCat = Buffer.from(v, "base64").toString("utf8"); break;
+            case "local_addr": localAddrs.push(v); break;
             case "unit": {
                 const [state, socket] = split2(rest);
                 unit = { name: word, state, socket };
@@ -89,7 +138,8 @@ export function parseRuntimeProbe(stdout: string): RuntimeProbe {
         }
     }
     return {
-        pkgManager, missing: [...missing.values()], owners, archives, sources, privsepMissing, hostKeys, unit,
+        pkgManager, missing: [...missing.values()], owners, archives, sources, privsepMissing, hostKeys, unit, localAddrs,
+        socket: socket && { ...socket, cat: socketCat },
         packageMissing: new Map([...packageMissing].map(([p, files]) => [p, [...files]])),
     };
 }
@@ -101,8 +151,46 @@ const kindLabel: Record<MissingKind, string> = {
     "pam-config": "PAM file",
 };
 
+/**
+ * Socket activation: the socket must bind every address it lists (one it cannot bind fails the
+ * whole unit) and listen on the login's port. Otherwise a drop-in of this project's, read last,
+ * sets the list anew: the entries that can bind, and the login's port when none of them serves it.
+ */
+export function planSocket(probe: RuntimeProbe, port: number): { drift: string[]; dropin?: { path: string; text: string }; renew: boolean } {
+    const s = probe.socket;
+    if (!s) return { drift: [], renew: false };
+    const listens = socketListens(s.cat);
+    const wildcard = new Set(["", "0.0.0.0", "::"]);
+    const where = (l: SocketListen) => `${l.file}:${l.line}`;
+    const unbindable = listens.filter((l) => {
+        const a = listenAddress(l.value);
+        return a !== undefined && !wildcard.has(a.address) && !probe.localAddrs.includes(a.address);
+    });
+    const kept = listens.filter((l) => !unbindable.includes(l));
+    const serves = kept.some((l) => listenAddress(l.value)?.port === port);
+    const drift = unbindable.map((l) => `${s.name}: ListenStream=${l.value} (${where(l)}) cannot be bound: not an address of this host, so the socket does not start`);
+    if (!serves) {
+        drift.push(`${s.name} listens on ${listens.map((l) => `${l.value} (${where(l)})`).join(", ") || "nothing"}, not on the login's port ${port}: sshd is socket-activated, so its own Port does not count`);
+    }
+    if (drift.length === 0) {
+        return s.active === "failed"
+            ? { drift: [`${s.name} is failed: started again`], renew: true }
+            : { drift: [], renew: false };
+    }
+    const text = [
+        `# sshremedy: where the socket-activated sshd listens for the login (port ${port}).`,
+        ...unbindable.map((l) => `# left out: ListenStream=${l.value} (${where(l)}): not an address of this host`),
+        "[Socket]",
+        "ListenStream=",
+        ...kept.map((l) => `ListenStream=${l.value}`),
+        ...(serves ? [] : [`ListenStream=${port}`]),
+        "",
+    ].join("\n");
+    return { drift, dropin: { path: `/etc/systemd/system/${s.name}.d/zz-sshremedy.conf`, text }, renew: true };
+}
+
 /** What must change on a host so sshd can start, from its probe; throws when a gap has no remedy. */
-export function planRuntime(probe: RuntimeProbe, args: SshdRuntimeArgs = {}): ConcernPlan {
+export function planRuntime(probe: RuntimeProbe, args: SshdRuntimeArgs = {}, loginPort = 22): ConcernPlan {
     const drift: string[] = [];
     const paths = new Set<string>();
     const copies: RuntimeSource[] = [];
@@ -148,6 +236,9 @@ export function planRuntime(probe: RuntimeProbe, args: SshdRuntimeArgs = {}): Co
         drift.push(`${enable} is disabled (and ssh.socket is ${u!.socket}): sshd would not start at the next boot; systemctl enable ${enable}`);
         paths.add(`/etc/systemd/system/multi-user.target.wants/${enable}`).add("/etc/systemd/system/sshd.service");
     }
+    const socket = planSocket(probe, loginPort);
+    drift.push(...socket.drift);
+    if (socket.dropin) paths.add(socket.dropin.path);
     const offline = [...packages].map((p) => probe.archives.get(p)).filter((a): a is string => !!a);
     const online = [...packages].filter((p) => !probe.archives.get(p));
     const env: Record<string, string> = {
@@ -157,6 +248,9 @@ export function planRuntime(probe: RuntimeProbe, args: SshdRuntimeArgs = {}): Co
         SR_PRIVSEP: probe.privsepMissing ?? "",
         SR_HOSTKEYS: keysMissing ? probe.hostKeys.map((k) => k.path).join("\n") : "",
         SR_ENABLE: enable,
+        SR_SOCKET_DROPIN: socket.dropin?.path ?? "",
+        SR_SOCKET_LISTEN: socket.dropin?.text ?? "",
+        SR_SOCKET_RENEW: socket.renew && !socket.dropin ? "yes" : "",
         SR_EXPECT: expect.join("\n"),
     };
     const pending = drift.length > 0;
@@ -174,7 +268,7 @@ function checkPath(argument: string, value: string): void {
 }
 
 /** sshd can start: its binary, shared libraries, PAM modules, privilege separation directory and a host key. */
-export function sshdRuntimeConcern(args: SshdRuntimeArgs = {}): Concern {
+export function sshdRuntimeConcern(args: SshdRuntimeArgs = {}, login: { readonly port?: number } = {}): Concern {
     const packageDirs = args.packageDirs ?? ["/var/cache/apt/archives"];
     const pamService = args.pamService ?? "/etc/pam.d/sshd";
     (args.sources ?? []).forEach((s, i) => {
@@ -194,7 +288,7 @@ export function sshdRuntimeConcern(args: SshdRuntimeArgs = {}): Concern {
     return {
         name: "sshd-runtime",
         probe,
-        plan: (stdout) => planRuntime(parseRuntimeProbe(stdout), args),
+        plan: (stdout) => planRuntime(parseRuntimeProbe(stdout), args, login.port ?? 22),
         declaration: { sources: args.sources ?? [], packageDirs, pamService },
     };
 }

@@ -4,6 +4,8 @@ import { createHosts, destroyHost, Flavour, TestHost } from "../harness/lab";
 import { TestStack } from "../harness/pulumi";
 import { stackFor } from "../harness/stacks";
 import { sshLogin } from "../harness/ssh";
+import { itRepairsOnFlavour } from "../harness/gates";
+import { gateShapes } from "../harness/gate-shapes";
 
 /**
  * The catalogue on the host flavours beyond Debian's defaults: each fault on a host of its own,
@@ -16,6 +18,8 @@ interface Case {
     readonly opts?: InjectOptions;
     readonly user?: string;
     readonly method?: "key" | "password";
+    /** A line the host's evidence must hold afterwards: the gate that found the cause, and where. */
+    readonly evidence?: { readonly gate: string; readonly line: RegExp };
 }
 
 const catalogue: readonly Case[] = [
@@ -33,7 +37,10 @@ const catalogue: readonly Case[] = [
 
 const perFlavour: Record<string, readonly Case[]> = {
     rhel: [...catalogue, { id: "S7", opts: { s7: "firewalld" } }],
-    socket: catalogue,
+    socket: [...catalogue.filter((c) => c.id !== "S14"), {
+        id: "S14", opts: { s14: "socket-listen-address" },
+        evidence: { gate: "sshd-runtime", line: /^ssh\.socket: ListenStream=198\.19\.255\.254:22 \(\/etc\/systemd\/system\/ssh\.socket\.d\/listen\.conf:3\) cannot be bound/ },
+    }],
 };
 
 describe("the catalogue on every host flavour, through index.ts", function () {
@@ -69,8 +76,21 @@ describe("the catalogue on every host flavour, through index.ts", function () {
             const refused = cases.map((c, i) => [c, after[i]] as const).filter(([, r]) => !r.ok)
                 .map(([c, r]) => `${c.id} ${c.opts ? JSON.stringify(c.opts) : ""}: ${r.symptom}`);
             assert.deepEqual(refused, [], "these logins still fail after the repair");
+            const results = (await stack.outputs()).results as Record<string, { evidence: Record<string, string[]> }>;
+            for (const [i, c] of cases.entries()) {
+                if (!c.evidence) continue;
+                const lines = results[hosts[i].name].evidence[c.evidence.gate] ?? [];
+                assert.ok(lines.some((l) => c.evidence!.line.test(l)), `${c.id}: no ${c.evidence.gate} evidence matching ${c.evidence.line} in ${JSON.stringify(lines)}`);
+            }
             const again = await stack.pulumi(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
             assert.equal(again.code, 0, `a converged host still changed:\n${again.stdout}`);
         });
+    }
+});
+
+describe("the gates on every host flavour beyond Debian's defaults, through index.ts", function () {
+    this.timeout(900_000);
+    for (const flavour of ["rhel", "socket", "sysv"] as const) {
+        describe(flavour, () => itRepairsOnFlavour(flavour, gateShapes));
     }
 });

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { ensureClientKeys, TestHost } from "../harness/lab";
-import { GateShape, itRepairs } from "../harness/gates";
+import { itRepairs } from "../harness/gates";
+import { gateShapes } from "../harness/gate-shapes";
 import { hostsPerTest } from "../harness/per-test";
 import { setHosts, stacksPerTest } from "../harness/stacks";
 import { sshLogin } from "../harness/ssh";
@@ -11,28 +12,7 @@ import { sshLogin } from "../harness/ssh";
  */
 describe("[gate-sshd] what refuses the login is found where sshd reads it: drop-ins and Match blocks", function () {
     this.timeout(600_000);
-    const shapes: GateShape[] = [
-        {
-            title: "DenyUsers alice in a drop-in",
-            breaks: "printf 'DenyUsers mallory alice\\n' > /etc/ssh/sshd_config.d/50-deny.conf && systemctl restart ssh.service",
-            evidence: { gate: "sshd-config", line: /\/etc\/ssh\/sshd_config\.d\/50-deny\.conf: \+ DenyUsers mallory$/ },
-            files: /^DenyUsers mallory$/m,
-        },
-        {
-            title: "PubkeyAuthentication no in a Match User block of the main file",
-            breaks: "printf 'Match User alice\\n    PubkeyAuthentication no\\n' >> /etc/ssh/sshd_config && systemctl restart ssh.service",
-            evidence: { gate: "sshd-config", line: /\/etc\/ssh\/sshd_config: \+ +PubkeyAuthentication yes$/ },
-            files: /^Match User alice\n +# sshremedy: PubkeyAuthentication no refuses the key login .*\n +PubkeyAuthentication yes$/m,
-        },
-        {
-            title: "AllowUsers bob in a Match Address block of a drop-in",
-            breaks: "printf 'Match Address 198.18.0.0/15\\n    AllowUsers bob\\n' > /etc/ssh/sshd_config.d/60-office.conf && systemctl restart ssh.service",
-            evidence: { gate: "sshd-config", line: /60-office\.conf: \+ +AllowUsers bob alice$/ },
-            files: /^ +AllowUsers bob alice$/m,
-        },
-    ];
-
-    itRepairs("gate-sshd", shapes);
+    itRepairs("gate-sshd", gateShapes["gate-sshd"]);
 });
 
 describe("[gate-sshd] a session policy in the login's way is the operator's call: reported with its line, nothing changed", function () {

@@ -52,7 +52,7 @@ const configFaults: Partial<Record<FaultId, { lines: string[]; user: keyof typeo
 };
 
 export type S7Variant = "iptables" | "nftables" | "fail2ban" | "firewalld";
-export type S14Variant = "inet6-on-ipv4-host" | "foreign-listen-address";
+export type S14Variant = "inet6-on-ipv4-host" | "foreign-listen-address" | "socket-listen-address";
 export type S15Variant = "encoding" | "typo";
 
 export interface InjectOptions {
@@ -137,6 +137,17 @@ rm -f /lib/x86_64-linux-gnu/security/${mod} /usr/lib/x86_64-linux-gnu/security/$
         }
         case "S14": {
             const variant = opts.s14 ?? "foreign-listen-address";
+            if (variant === "socket-listen-address") {
+                // Socket activation: the socket unit binds, so the same mistake sits in its drop-in.
+                await host.consoleOk(`mkdir -p /etc/systemd/system/ssh.socket.d
+printf '[Socket]\\nListenStream=\\nListenStream=198.19.255.254:22\\n' > /etc/systemd/system/ssh.socket.d/listen.conf
+systemctl daemon-reload; systemctl stop ssh.service; systemctl restart ssh.socket || true`);
+                return {
+                    id, variant, login: await faultLogin(id), symptom: refused,
+                    restart: await host.console("systemctl status ssh.socket --no-pager"),
+                    daemonMessage: /Cannot assign requested address/, release: nothingHeld,
+                };
+            }
             if (variant === "inet6-on-ipv4-host") {
                 // A container may not write /proc/sys; the namespace's own sysctls are set from outside.
                 await runOk(["ip", "netns", "exec", host.netns, "sysctl", "-q", "-w",
