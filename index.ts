@@ -68,5 +68,5 @@ export const results = Object.fromEntries(hosts.map((h, i) => {
         account: h.account,
         deadmanWindowSec: h.deadmanWindowSec,
     });
-    return [h.name, { drift: access.drift, changed: access.changed, snapshot: access.snapshot, verifiedAt: access.verifiedAt, hostKeys: access.hostKeys, evidence: access.evidence }];
+    return [h.name, { drift: access.drift, changed: access.changed, snapshot: access.snapshot, verifiedAt: access.verifiedAt, hostKeys: access.hostKeys, hostKeyFingerprints: access.hostKeyFingerprints, evidence: access.evidence }];
 }));

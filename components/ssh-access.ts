@@ -169,6 +169,8 @@ abstract class AccessComponent extends pulumi.ComponentResource {
     readonly verifiedAt: pulumi.Output<string | undefined>;
     /** The host keys the pipeline accepts for this host: pinned, or recorded on the first run. */
     readonly hostKeys: pulumi.Output<string[]>;
+    /** Their SHA256 fingerprints (`ssh-ed25519 SHA256:…`): keys this run generated come first. */
+    readonly hostKeyFingerprints: pulumi.Output<string[]>;
     /** Per gate, what the probe found and where: the evidence for every change and every refusal to change. */
     readonly evidence: pulumi.Output<Record<string, string[]>>;
 
@@ -221,9 +223,11 @@ abstract class AccessComponent extends pulumi.ComponentResource {
         this.snapshot = out.snapshot;
         this.verifiedAt = out.verifiedAt;
         this.hostKeys = out.hostKeys;
+        this.hostKeyFingerprints = out.hostKeyFingerprints;
         this.evidence = out.evidence;
         this.registerOutputs({
-            drift: this.drift, changed: this.changed, snapshot: this.snapshot, verifiedAt: this.verifiedAt, hostKeys: this.hostKeys, evidence: this.evidence,
+            drift: this.drift, changed: this.changed, snapshot: this.snapshot, verifiedAt: this.verifiedAt, hostKeys: this.hostKeys,
+            hostKeyFingerprints: this.hostKeyFingerprints, evidence: this.evidence,
         });
     }
 }

@@ -62,6 +62,8 @@ export interface PipelineOutputs {
     readonly pendingConcerns: pulumi.Output<string[]>;
     /** The host keys every SSH connection of the pipeline accepts (pinned, or recorded on first use). */
     readonly hostKeys: pulumi.Output<string[]>;
+    /** Their SHA256 fingerprints as OpenSSH prints them (`ssh-ed25519 SHA256:…`), new keys first. */
+    readonly hostKeyFingerprints: pulumi.Output<string[]>;
     /**
      * Per gate (concern), what this run's probe found out of line and where (file and line, rule
      * and chain, account field), the change or the report each line stands for; `refused` holds
@@ -153,7 +155,9 @@ const phaseProvider: pulumi.dynamic.ResourceProvider = {
             }
             throw new Error(cause);
         }
-        return { id: inputs.desiredHash, outs: { ...stepOutputs(inputs), result: Object.fromEntries(kv) } };
+        // Host keys made by this phase (sshd had none it could load): the verifying login pins them.
+        const generatedHostKeys = kv.filter(([k]) => k === "host_key_generated").map(([, v]) => v);
+        return { id: inputs.desiredHash, outs: { ...stepOutputs(inputs), result: Object.fromEntries(kv), generatedHostKeys } };
     },
     async update(_id: string, _olds: PhaseState, news: PhaseState) {
         return { outs: (await phaseProvider.create!(news)).outs };
@@ -226,7 +230,9 @@ export function acceptHostKeys(s: Pick<HostKeyState, "offered" | "pinned" | "rot
         }
         return [s.pinned];
     }
-    if (recorded && recorded.length > 0 && !s.rotated) {
+    // A host that offers no key at all cannot be an impostor's: sshd there has none it can load,
+    // the runtime gate generates them, and the verifying login pins the new ones.
+    if (recorded && recorded.length > 0 && !s.rotated && s.offered.length > 0) {
         const gone = recorded.filter((k) => !offers(k));
         if (gone.length > 0) {
             throw new Error(`host key changed on ${s.where}: the key${gone.length > 1 ? "s" : ""} recorded by an earlier run `
@@ -278,9 +284,10 @@ class PipelineStep extends pulumi.dynamic.Resource {
     declare readonly result: pulumi.Output<Record<string, string> | undefined>;
     declare readonly verifiedAt: pulumi.Output<string | undefined>;
     declare readonly recorded: pulumi.Output<string[] | undefined>;
+    declare readonly generatedHostKeys: pulumi.Output<string[] | undefined>;
 
     constructor(type: string, provider: pulumi.dynamic.ResourceProvider, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
-        super(provider, name, { result: undefined, verifiedAt: undefined, recorded: undefined, ...props },
+        super(provider, name, { result: undefined, verifiedAt: undefined, recorded: undefined, generatedHostKeys: undefined, ...props },
             pulumi.mergeOptions(opts, {
                 additionalSecretOutputs: ["target", "login"],
                 aliases: [{ type: "pulumi-nodejs:dynamic:Resource" }],
@@ -430,8 +437,15 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
     const login = pulumi.all([spec.login, args.privateKey, args.password]).apply(([l, privateKey, password]): CommandTarget => ({
         kind: "ssh", host: l.host, port: l.port, user: l.user, privateKey, password, ...(l.hostKey ? { hostKey: l.hostKey } : {}),
     }));
+    // Keys this run generated (apply) are the host's keys from now on: the verifying login pins
+    // them, and they are recorded for later runs.
+    const keysAfter = pulumi.all([hostKeys, apply.generatedHostKeys]).apply(([known, made]) => [
+        ...(made && made.length > 0 ? made : []),
+        ...known.filter((k) => !(made ?? []).some((m) => m === k)),
+    ]);
     const verify = new PipelineStep(stepTypes.verify, verifyProvider, `${name}-verify`, {
         ...common,
+        knownHostKeys: keysAfter,
         login,
         checks: plan.apply((p) => Object.values(p.plans).flatMap((x) => [...(x.effective ?? [])])),
         // SR_CHECK_CONNECTION is set when the login has shown which connection it is.
@@ -447,7 +461,8 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         snapshot: snapshotPath,
         verifiedAt: verify.verifiedAt,
         pendingConcerns: plan.apply((p) => Object.entries(p.plans).filter(([, x]) => x.pending).map(([n]) => n)),
-        hostKeys,
+        hostKeys: keysAfter,
+        hostKeyFingerprints: keysAfter.apply((keys) => keys.map(fingerprint)),
         evidence: plan.apply((p): Record<string, string[]> => ({
             ...Object.fromEntries(Object.entries(p.plans).map(([n, x]) => [n, [...x.drift]])),
             ...(p.refused ? { refused: [p.refused] } : {}),

@@ -44,6 +44,8 @@ export interface LoginKeyProbe {
      */
     readonly privateGroupWritableOk: boolean;
     readonly files: readonly FileState[];
+    /** The AuthorizedKeysCommand sshd also asks for keys, the user it runs as, and whether it offers the login key. */
+    readonly keysCommand?: { readonly command: string; readonly user: string; readonly offersKey: boolean };
 }
 
 export function parseLoginKeyProbe(stdout: string): LoginKeyProbe {
@@ -71,6 +73,8 @@ export function parseLoginKeyProbe(stdout: string): LoginKeyProbe {
         strictModes: lastValue(kv, "strictmodes") !== "no",
         privateGroupWritableOk: lastValue(kv, "private_group") === "yes" && lastValue(kv, "group_modes") === "debian",
         files,
+        keysCommand: ((v) => v === undefined ? undefined
+            : { command: fromBase64(v.split(" ")[0]), user: v.split(" ")[1] ?? "none", offersKey: v.split(" ")[2] === "yes" })(lastValue(kv, "akc")),
     };
 }
 
@@ -86,6 +90,18 @@ export function planLoginKey(probe: LoginKeyProbe, args: LoginKeyArgs): ConcernP
     const chmods: string[] = [];
     const paths = new Set<string>();
     const modes = new Set<string>();
+    if (probe.keysCommand?.offersKey) {
+        // The command sshd asks already offers the key: the files are not this gate's business.
+        return { pending: false, drift: [], paths: [], apply: [], restartSshd: false };
+    }
+    if (probe.files.length === 0 && probe.keysCommand) {
+        // Keys come only from a command (a directory service, a key broker): where it finds them
+        // is not this host's file system, and replacing it with a file is the operator's call.
+        throw new Error(`login-key: sshd takes ${args.user}'s keys only from AuthorizedKeysCommand ${probe.keysCommand.command} `
+            + `(run as ${probe.keysCommand.user}; AuthorizedKeysFile none), and it does not offer the login key: nothing was changed. `
+            + "Fix: add the key where that command looks it up, or set sshd.settings.authorizedKeysFile, e.g. \".ssh/authorized_keys\", "
+            + "to let this project place it");
+    }
     if (probe.files.length === 0) {
         throw new Error(`login-key: sshd reads no authorized keys file for ${args.user} (AuthorizedKeysFile none); `
             + "a key login needs one. Fix: set sshd.settings.authorizedKeysFile, e.g. \".ssh/authorized_keys\"");

@@ -13,7 +13,8 @@
 # cannot parse its configuration); strictmodes=yes|no; akf=<base64 path> <exists yes|no> <uid>
 # <gid> <mode> <haskey yes|no> for each file sshd reads, in order; sm=<base64 path> <uid> <gid>
 # <mode> for each directory StrictModes checks above each file, nearest first; private_group=yes|no
-# and group_modes=debian|upstream (how this sshd's StrictModes treats the user's own group).
+# and group_modes=debian|upstream (how this sshd's StrictModes treats the user's own group);
+# akc=<base64 command> <user> <offers the key: yes|no> when sshd also asks an AuthorizedKeysCommand.
 set -eu
 user=${SR_USER:-}
 key=${SR_KEY:-}
@@ -41,6 +42,32 @@ if sshd=$(sr_sshd_bin 2>/dev/null) && sr_sshd_check "$sshd" -T -C "${SR_CONNECT:
     source=sshd
     files=$(printf '%s\n' "$sr_out" | awk 'tolower($1) == "authorizedkeysfile" { $1 = ""; sub(/^ /, ""); print; exit }')
     strict=$(printf '%s\n' "$sr_out" | awk 'tolower($1) == "strictmodes" { print $2; exit }')
+    # Keys may also come from a command (a directory service): sshd asks it besides the files.
+    akc=$(printf '%s\n' "$sr_out" | awk 'tolower($1) == "authorizedkeyscommand" { $1 = ""; sub(/^ /, ""); print; exit }')
+    akc_user=$(printf '%s\n' "$sr_out" | awk 'tolower($1) == "authorizedkeyscommanduser" { print $2; exit }')
+    if [ -n "$akc" ] && [ "$akc" != none ]; then
+        # Asked as sshd asks it on every login (read-only by design): as its user, tokens expanded,
+        # not through a shell, ten seconds at most. Does it offer the declared key?
+        kt=${key%% *} kb=${key#* }
+        set -f
+        # shellcheck disable=SC2046 # argv split on white space, as sshd splits it
+        set -- $(printf '%s\n' "$akc" | awk -v h="$home" -v u="$user" -v U="$uid" -v t="$kt" -v k="$kb" '{
+            out = ""; s = $0
+            while ((i = index(s, "%")) > 0) {
+                c = substr(s, i + 1, 1); out = out substr(s, 1, i - 1)
+                if (c == "h") out = out h; else if (c == "u") out = out u; else if (c == "U") out = out U
+                else if (c == "t") out = out t; else if (c == "k") out = out k; else if (c == "%") out = out "%"; else out = out "%" c
+                s = substr(s, i + 2)
+            }
+            print out s }')
+        set +f
+        has=no
+        if [ -n "${akc_user:-}" ] && [ "$akc_user" != none ] && command -v runuser >/dev/null 2>&1 &&
+            timeout 10 runuser -u "$akc_user" -- "$@" </dev/null 2>/dev/null | grep -qF -- "$kb"; then
+            has=yes
+        fi
+        printf 'akc=%s %s %s\n' "$(printf '%s' "$akc" | sr_b64)" "${akc_user:-none}" "$has"
+    fi
 fi
 printf 'akf_source=%s\nstrictmodes=%s\n' "$source" "${strict:-yes}"
 

@@ -102,7 +102,7 @@ export function matchApplies(args: readonly string[], conn: Connection): boolean
     return true;
 }
 
-const LISTS = new Set(["allowusers", "denyusers", "allowgroups", "denygroups"]);
+const LISTS = new Set(["allowusers", "denyusers", "allowgroups", "denygroups", "listenaddress"]);
 
 /**
  * The lines that give `keyword` its effective value for the connection: a list keyword takes
@@ -210,6 +210,19 @@ export function admitEdits(lines: readonly ConfigLine[], effective: ReadonlyMap<
         place("port", `sshd listens on port ${ports.join(", ")}, not on ${conn.lport} where the login connects`,
             (l) => `Port ${l.args[0]}\nPort ${conn.lport}`, (f) => sameList(f, "port"));
     }
+    // A ListenAddress with a port of its own overrides Port for that address: when every address
+    // sshd listens on carries another port, the login's port is added beside each such line.
+    const listens = eff("listenaddress");
+    const withPort = setters(lines, "listenaddress").filter((l) => listenPort(l.args[0] ?? "") !== undefined);
+    if (listens.length > 0 && withPort.length > 0 && !listens.some((a) => listenPort(a) === conn.lport)) {
+        place("listenaddress", `sshd listens on ${listens.join(", ")} only (a ListenAddress with its own port overrides Port), not on port ${conn.lport} where the login connects`,
+            (l) => {
+                const a = l.args[0] ?? "";
+                const p = listenPort(a);
+                return p === undefined ? `ListenAddress ${l.args.join(" ")}`
+                    : `ListenAddress ${l.args.join(" ")}\nListenAddress ${a.slice(0, a.lastIndexOf(":"))}:${conn.lport}`;
+            }, (f) => f.every((l) => listenPort(l.args[0] ?? "") === undefined || listens.includes(l.args[0])));
+    }
     // What stands in the login's way but is a human's call (a session policy, not a lockout by
     // mistake): reported with the line that sets it, and nothing is changed.
     const at = (k: string) => {
@@ -237,6 +250,12 @@ export function admitEdits(lines: readonly ConfigLine[], effective: ReadonlyMap<
 }
 
 /** Applies edits to one file's text: each changed line keeps its place, with the reason above it. */
+/** The port of a ListenAddress value that carries one (`0.0.0.0:2222`, `[::1]:2222`), else undefined. */
+export function listenPort(value: string): number | undefined {
+    const m = /^(?:\[[^\]]+\]|[^:\[\]]+):(\d+)$/.exec(value);
+    return m ? Number(m[1]) : undefined;
+}
+
 export function applyEdits(text: string, edits: readonly LineEdit[]): string {
     const lines = text.split("\n");
     for (const e of [...edits].sort((a, b) => b.index - a.index)) {

@@ -13,7 +13,7 @@
 #   SR_SOCKET_RENEW   yes: only make the (failed) socket anew
 #   SR_EXPECT      paths that must exist afterwards: the step fails if one does not
 # Prints copied=<path>, installed=<archive>, reinstalled=<package>, privsep=<dir>,
-# hostkeys=generated, restored=<path> per expected path.
+# hostkeys=generated and host_key_generated=<type> <base64 key> per new key, restored=<path> per expected path.
 set -eu
 tab=$(printf '\t')
 
@@ -88,6 +88,11 @@ if [ -n "${SR_HOSTKEYS:-}" ]; then
         ssh-keygen -q -t "$type" -N '' -f "$key" </dev/null >&2
     fi
     printf 'hostkeys=generated\n'
+    # The new public keys, over the channel this step runs on: the verifying login pins them.
+    printf '%s\n' "$SR_HOSTKEYS" | while IFS= read -r key; do
+        [ -s "$key.pub" ] || continue
+        awk 'NF >= 2 { print "host_key_generated=" $1 " " $2; exit }' "$key.pub"
+    done
 fi
 
 if [ -n "${SR_ENABLE:-}" ]; then

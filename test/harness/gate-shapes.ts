@@ -64,6 +64,11 @@ export const gateShapes: Readonly<Record<string, readonly GateShape[]>> = {
             evidence: { gate: "sshd-config", line: /40-port\.conf: \+ Port 22$/ },
         },
         {
+            title: "a drop-in's ListenAddress carries its own port 2222 (it wins over Port)",
+            breaks: "printf 'ListenAddress 0.0.0.0:2222\\n' > /etc/ssh/sshd_config.d/40-listen.conf && restart_sshd",
+            flavours: ["systemd", "sysv", "rhel"],
+        },
+        {
             title: "the socket unit moved to port 2222 while the login comes to 22", flavours: ["socket"],
             breaks: "mkdir -p /etc/systemd/system/ssh.socket.d && printf '[Socket]\\nListenStream=\\nListenStream=2222\\n' > /etc/systemd/system/ssh.socket.d/port.conf && systemctl daemon-reload && systemctl stop ssh.service && systemctl restart ssh.socket",
             evidence: { gate: "sshd-runtime", line: /^ssh\.socket listens on 2222 \(\/etc\/systemd\/system\/ssh\.socket\.d\/port\.conf:3\), not on the login's port 22/ },

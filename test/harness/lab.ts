@@ -127,7 +127,10 @@ export class TestHost {
 
     /** Restarts sshd with the host's own service manager; resolves with what that printed. */
     restartSshd(): Promise<ExecResult> {
-        return this.console(this.flavour === "sysv" ? "/etc/init.d/ssh restart" : `systemctl restart ${this.sshdUnit}`);
+        // A unit that kept failing (the host was broken) has hit systemd's start limit, which
+        // refuses even a good configuration until it is reset.
+        return this.console(this.flavour === "sysv" ? "/etc/init.d/ssh restart"
+            : `systemctl reset-failed ${this.sshdUnit} 2>/dev/null; systemctl restart ${this.sshdUnit}`);
     }
 
     /** The systemd unit that runs sshd (on the `sysv` flavour: the init script's name). */

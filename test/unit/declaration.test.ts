@@ -109,6 +109,9 @@ describe("host keys accepted before a change [host-key-mismatch]", () => {
         assert.throws(() => acceptHostKeys({ ...base, offered: [ed2] }, [ed]),
             new RegExp(`host key changed on 198\\.18\\.0\\.2:22: the key recorded by an earlier run \\(${fingerprint(ed).replace(/[+/]/g, "\\$&")}\\) is no longer offered; it offers ${fingerprint(ed2).replace(/[+/]/g, "\\$&")}`));
     });
+    it("[gate-daemon] lets a host that offers no key at all through (its keys are generated and pinned by the verifying login)", () => {
+        assert.deepEqual(acceptHostKeys({ ...base, offered: [] }, [ed]), []);
+    });
     it("accepts and records new keys when the declaration says they were rotated", () => {
         assert.deepEqual(acceptHostKeys({ ...base, offered: [ed2], rotated: true }, [ed]), [ed2]);
     });

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { admitEdits, applyEdits, Connection, effectiveValues, matchApplies, readOrder, setters } from "../../../components/sshd-config/origin";
+import { admitEdits, applyEdits, Connection, effectiveValues, listenPort, matchApplies, readOrder, setters } from "../../../components/sshd-config/origin";
 
 const conn: Connection = { user: "alice", groups: ["alice", "sshusers"], addr: "198.18.0.1", laddr: "198.18.0.2", lport: 22 };
 const main = (text: string) => ({ path: "/etc/ssh/sshd_config", text });
@@ -63,6 +63,19 @@ describe("where sshd's effective value comes from [gate-sshd]", () => {
         const { edits } = admitEdits(lines, effectiveValues("port 2222\n"), conn, { method: "key" });
         assert.equal(applyEdits("Port 2222\n", edits),
             "# sshremedy: sshd listens on port 2222, not on 22 where the login connects; was: Port 2222\nPort 2222\nPort 22\n");
+    });
+
+    it("[gate-network] a ListenAddress with its own port: the login's port is added beside that line, a ListenAddress without one is left", () => {
+        const text = "ListenAddress 0.0.0.0:2222\nListenAddress [::]:2222\n";
+        const lines = readOrder(main(debianMain), [dropIn("40-listen.conf", text)], conn);
+        const { edits, unplaced } = admitEdits(lines, effectiveValues("port 22\nlistenaddress 0.0.0.0:2222\nlistenaddress [::]:2222\n"), conn, { method: "key" });
+        assert.deepEqual(unplaced, []);
+        assert.deepEqual(applyEdits(text, edits).split("\n").filter((l) => l && !l.startsWith("#")),
+            ["ListenAddress 0.0.0.0:2222", "ListenAddress 0.0.0.0:22", "ListenAddress [::]:2222", "ListenAddress [::]:22"]);
+        assert.equal(listenPort("198.18.0.2"), undefined);
+        assert.equal(listenPort("[2001:db8::1]:2222"), 2222);
+        const plain = readOrder(main(debianMain), [dropIn("40-listen.conf", "ListenAddress 0.0.0.0\n")], conn);
+        assert.deepEqual(admitEdits(plain, effectiveValues("port 22\nlistenaddress 0.0.0.0:22\n"), conn, { method: "key" }).edits, []);
     });
 
     it("a value sshd reports that no line reproduces is not guessed at", () => {
