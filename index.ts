@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CommandTargetInput } from "./components/core/transport";
 import { SshAccess, SshAccessArgs } from "./components/ssh-access";
+import { describeInstance, resolveTencentSettings } from "./components/tencent";
 
 /**
  * The stack program: every host of `sshremedy:hosts` gets one SshAccess, and `pulumi up` makes
@@ -12,9 +13,20 @@ interface HostDeclaration {
     readonly console?: string[];
     /** Over SSH, as this admin user with `sshremedy:adminKey`, while SSH still admits it. */
     readonly ssh?: { readonly user: string; readonly port?: number };
+    /**
+     * A Tencent Cloud instance, reached through TAT (credentials: `tencentcloud:*` config or
+     * `TENCENTCLOUD_*`); without `login.address`, the login goes to its public (default) or
+     * private address as DescribeInstances gives it.
+     */
+    readonly tencent?: {
+        readonly instanceId: string;
+        readonly region?: string;
+        readonly address?: "public" | "private";
+    } & SshAccessArgs["tencent"];
     /** Who must be able to log in: `sshremedy:loginKey` (method key) or `sshremedy:loginPassword`. */
     readonly login: {
-        readonly address: string; readonly user: string; readonly port?: number; readonly method?: "key" | "password"; readonly sources?: string[];
+        /** Required, except for a `tencent` host (looked up). */
+        readonly address?: string; readonly user: string; readonly port?: number; readonly method?: "key" | "password"; readonly sources?: string[];
         /** The host's public key (known_hosts form); without it the first run records what the host offers. */
         readonly hostKey?: string;
         /** The host's keys were replaced on purpose: accept and record the new ones on this run. */
@@ -33,16 +45,36 @@ const config = new pulumi.Config("sshremedy");
 const hosts = config.requireObject<HostDeclaration[]>("hosts");
 
 function targetOf(h: HostDeclaration, at: string): CommandTargetInput {
-    if (h.console && h.ssh) {
-        throw new Error(`sshremedy:${at}: give either console or ssh, not both`);
+    if ([h.console, h.ssh, h.tencent].filter((x) => x !== undefined).length > 1) {
+        throw new Error(`sshremedy:${at}: give one of console, ssh or tencent`);
+    }
+    if (h.tencent) {
+        return { kind: "tat", instanceId: h.tencent.instanceId, ...(h.tencent.region ? { region: h.tencent.region } : {}) };
     }
     if (h.console) {
         return { kind: "console", prefix: h.console };
     }
     if (h.ssh) {
-        return { kind: "ssh", host: h.login.address, port: h.ssh.port, user: h.ssh.user, hostKey: h.login.hostKey, privateKey: config.requireSecret("adminKey") };
+        return { kind: "ssh", host: addressOf(h, at), port: h.ssh.port, user: h.ssh.user, hostKey: h.login.hostKey, privateKey: config.requireSecret("adminKey") };
     }
-    throw new Error(`sshremedy:${at}: give console (an argv prefix) or ssh ({ user }) to say how the repair reaches the host`);
+    throw new Error(`sshremedy:${at}: give console (an argv prefix), ssh ({ user }) or tencent ({ instanceId }) to say how the repair reaches the host`);
+}
+
+/** The login's address: declared, or a Tencent Cloud instance's, looked up (not secret: the lookup's credentials are). */
+function addressOf(h: HostDeclaration, at: string): pulumi.Input<string> {
+    if (h.login.address !== undefined) return h.login.address;
+    const tc = h.tencent;
+    if (!tc) throw new Error(`sshremedy:${at}.login.address: required (the address the login connects to)`);
+    const which = tc.address ?? "public";
+    return pulumi.unsecret(resolveTencentSettings(tc.region ? { region: tc.region } : {}).apply(async (s) => {
+        const i = await describeInstance(s, tc.instanceId);
+        const found = (which === "public" ? i.publicAddresses : i.privateAddresses)[0];
+        if (!found) {
+            throw new Error(`sshremedy:${at}.tencent.address: instance ${tc.instanceId} has no ${which} address; `
+                + `use address "${which === "public" ? "private" : "public"}" or give login.address`);
+        }
+        return found;
+    }));
 }
 
 export const results = Object.fromEntries(hosts.map((h, i) => {
@@ -52,7 +84,7 @@ export const results = Object.fromEntries(hosts.map((h, i) => {
         target: targetOf(h, at),
         declarationPath: `sshremedy:${at}`,
         login: {
-            address: h.login.address,
+            address: addressOf(h, at),
             user: h.login.user,
             port: h.login.port,
             sources: h.login.sources,
@@ -67,6 +99,7 @@ export const results = Object.fromEntries(hosts.map((h, i) => {
         runtime: h.runtime,
         account: h.account,
         deadmanWindowSec: h.deadmanWindowSec,
+        ...(h.tencent ? { tencent: { diskSnapshot: h.tencent.diskSnapshot, securityGroup: h.tencent.securityGroup, onFailure: h.tencent.onFailure } } : {}),
     });
-    return [h.name, { drift: access.drift, changed: access.changed, snapshot: access.snapshot, verifiedAt: access.verifiedAt, hostKeys: access.hostKeys, hostKeyFingerprints: access.hostKeyFingerprints, evidence: access.evidence }];
+    return [h.name, { drift: access.drift, changed: access.changed, snapshot: access.snapshot, verifiedAt: access.verifiedAt, hostKeys: access.hostKeys, hostKeyFingerprints: access.hostKeyFingerprints, evidence: access.evidence, diskSnapshot: access.diskSnapshot }];
 }));

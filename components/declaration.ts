@@ -46,8 +46,13 @@ export interface LoginArgs {
 
 /** What every component of the host pipeline takes besides its concern's own arguments. */
 export interface AccessArgs {
-    /** How the repair reaches the host: `ssh` while it still admits you, or an out-of-band `console`. */
+    /**
+     * How the repair reaches the host: `ssh` while it still admits you, an out-of-band `console`,
+     * or `tat` for a Tencent Cloud instance (its automation agent, when SSH is dead).
+     */
     readonly target: pulumi.Input<CommandTargetInput>;
+    /** Tencent Cloud (target `tat`): what happens in the cloud around the repair. */
+    readonly tencent?: TencentOptions;
     readonly login: LoginArgs;
     /** One dead-man window around the whole change, in seconds (10-3600). Defaults to 60. */
     readonly deadmanWindowSec?: number;
@@ -64,6 +69,22 @@ export interface AccessArgs {
      * `hosts[2].login.user` instead of `login.user`. Defaults to none.
      */
     readonly declarationPath?: string;
+}
+
+export interface TencentOptions {
+    /**
+     * A CBS snapshot of the system disk when the run is about to change the host, taken before
+     * anything is sent to it, deleted by the cloud after `retentionDays` (default 7). false: none.
+     */
+    readonly diskSnapshot?: { readonly retentionDays?: number } | false;
+    /** Admit `login.sources` on the login's port in the instance's security group. Defaults to true. */
+    readonly securityGroup?: boolean;
+    /**
+     * When the verifying login fails: `restore-files` (default) puts back the files the run
+     * changed; `rollback-disk` also, if the login still fails, stops the instance, rolls its system
+     * disk back to the snapshot and starts it. Data written since the snapshot is then lost.
+     */
+    readonly onFailure?: "restore-files" | "rollback-disk";
 }
 
 /** The login with every value known and checked. */
@@ -227,7 +248,10 @@ export function resolveSpec<V extends Record<string, unknown>>(
         const b = atEdge(resource, prefix, () => build(v));
         return {
             concerns: b.concerns,
-            login: { host: b.login.address, port: b.login.port, user: b.login.user, hostKey: b.login.hostKey, hostKeyRotated: b.login.hostKeyRotated },
+            login: {
+                host: b.login.address, port: b.login.port, user: b.login.user, hostKey: b.login.hostKey,
+                hostKeyRotated: b.login.hostKeyRotated, sources: [...b.login.sources],
+            },
         };
     };
     if (Object.values(values).every(isKnownNow)) {

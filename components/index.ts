@@ -32,3 +32,9 @@ export { DeclarationError, isDeclarationError } from "./core/errors";
 // How scripts reach a host, and the one-script resource the components are built from.
 export { HostCommand } from "./core/transport";
 export type { CommandTarget, CommandTargetInput, ConsoleTarget, HostCommandArgs, SshTarget } from "./core/transport";
+
+// Tencent Cloud: the `tat` target, the cloud-side options, and the settings the API calls use.
+export type { TatTargetInput } from "./core/transport";
+export type { TencentOptions } from "./declaration";
+export { resolveTencentSettings } from "./tencent/settings";
+export type { TencentEndpoint, TencentSettings, TencentSettingsArgs } from "./tencent/settings";

@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Concern } from "./core/concern";
 import { DeclarationError, isDeclarationError, validatedAs } from "./core/errors";
 import { hostPipeline } from "./core/pipeline";
-import type { CommandTargetInput } from "./core/transport";
+import type { CommandTargetInput, TatTargetInput } from "./core/transport";
+import { resolveTencentSettings } from "./tencent/settings";
 import {
     AccessArgs, atEdge, checkCommandPrefix, checkKept, checkKnownNow, checkWindow, isKnownNow, LoginArgs, loginFields,
     offlinePreviewDefault, ResolvedLogin, resolveLogin, resolveSpec,
@@ -141,7 +142,9 @@ export function declarationInputs(args: SshAccessArgs): pulumi.Inputs {
     return {
         target: pulumi.output(args.target).apply((t) => (t.kind === "ssh"
             ? { kind: "ssh", host: t.host, port: t.port, user: t.user, hostKey: t.hostKey }
-            : { kind: "console", prefix: t.prefix })),
+            : t.kind === "tat" ? { kind: "tat", instanceId: t.instanceId, region: t.region ?? null }
+                : { kind: "console", prefix: t.prefix })),
+        tencent: args.tencent ?? {},
         login: { ...login, method: privateKey !== undefined ? "key" : password !== undefined ? "password" : "none" },
         sshd: args.sshd ?? {},
         hostsAccess: args.hostsAccess ?? {},
@@ -173,6 +176,8 @@ abstract class AccessComponent extends pulumi.ComponentResource {
     readonly hostKeyFingerprints: pulumi.Output<string[]>;
     /** Per gate, what the probe found and where: the evidence for every change and every refusal to change. */
     readonly evidence: pulumi.Output<Record<string, string[]>>;
+    /** Tencent Cloud: the CBS snapshot of the system disk taken before the last change (`snap-…`). */
+    readonly diskSnapshot: pulumi.Output<string | undefined>;
 
     protected constructor(type: string, name: string, args: SshAccessArgs, only: readonly ConcernName[], opts?: pulumi.ComponentResourceOptions) {
         // The declaration travels as the component's inputs, so policy packs can judge it
@@ -209,8 +214,20 @@ abstract class AccessComponent extends pulumi.ComponentResource {
                 publicKey: publicKeyOrThrow(v.publicKey as { key?: string; problem?: string; fix?: string } | undefined) },
             firewall: args.firewall === false ? false : args.firewall && { allow: v.allow as string[] | undefined },
         }, only));
+        const t0 = args.target as CommandTargetInput;
+        const tat = !pulumi.Output.isInstance(t0) && t0.kind === "tat" ? t0 as TatTargetInput : undefined;
+        const settings = tat ? resolveTencentSettings({ ...tat.tencent, ...(tat.region !== undefined ? { region: tat.region } : {}) }) : undefined;
         const out = hostPipeline(this, name, {
-            target: args.target as pulumi.Input<CommandTargetInput>,
+            target: tat ? pulumi.all([tat.instanceId, settings!]).apply(([instanceId, s]) => ({ kind: "tat" as const, instanceId, settings: s }))
+                : args.target as pulumi.Input<CommandTargetInput>,
+            tencent: tat && {
+                settings: settings!,
+                instanceId: tat.instanceId,
+                systemDiskId: tat.systemDiskId,
+                diskSnapshot: args.tencent?.diskSnapshot === false ? false : { retentionDays: args.tencent?.diskSnapshot?.retentionDays ?? 7 },
+                securityGroup: args.tencent?.securityGroup !== false,
+                onFailure: args.tencent?.onFailure ?? "restore-files",
+            },
             spec,
             privateKey: l.privateKey,
             password: l.password,
@@ -225,7 +242,9 @@ abstract class AccessComponent extends pulumi.ComponentResource {
         this.hostKeys = out.hostKeys;
         this.hostKeyFingerprints = out.hostKeyFingerprints;
         this.evidence = out.evidence;
+        this.diskSnapshot = out.diskSnapshot;
         this.registerOutputs({
+            diskSnapshot: this.diskSnapshot,
             drift: this.drift, changed: this.changed, snapshot: this.snapshot, verifiedAt: this.verifiedAt, hostKeys: this.hostKeys,
             hostKeyFingerprints: this.hostKeyFingerprints, evidence: this.evidence,
         });

@@ -9,6 +9,7 @@ import { FaultId, faultLogin, injectFault } from "../test/harness/faults";
 import { createHost, destroyHost, ensureClientKeys, TestHost } from "../test/harness/lab";
 import { TestStack } from "../test/harness/pulumi";
 import { sshLogin } from "../test/harness/ssh";
+import { startEmulator, type TencentEmulator } from "../test/emulator";
 
 const faults: { id: FaultId; what: string }[] = [
     { id: "S1", what: "AllowUsers excludes alice" },
@@ -34,26 +35,42 @@ async function main(): Promise<number> {
         console.error("demo: needs root (it creates network namespaces and boots sandbox hosts)");
         return 2;
     }
-    console.log(`== booting ${faults.length} sandbox hosts and breaking their SSH`);
+    console.log(`== booting ${faults.length} sandbox hosts and breaking their SSH, and one emulated Tencent Cloud instance`);
     const hosts = await Promise.all(faults.map(() => createHost()));
+    // The Tencent Cloud instance: a sandbox host behind the API emulator on loopback (the official
+    // SDK, signed requests); its SSH is dead for everyone, so TAT is the only way in.
+    let emu: TencentEmulator | undefined;
+    let cvm: TestHost | undefined;
     let stack: TestStack | undefined;
     try {
+        emu = await startEmulator();
+        cvm = await createHost();
+        const instance = await emu.addInstance(cvm);
         for (const [i, h] of hosts.entries()) {
             const f = await injectFault(h, faults[i].id);
             f.release();
             console.log(`  ${h.name}: ${faults[i].id} ${faults[i].what}`);
         }
+        for (const id of ["S6", "S7", "S15"] as const) (await injectFault(cvm, id)).release();
+        console.log(`  ${cvm.name}: Tencent Cloud ${instance.instanceId} (${instance.region}): S6 + S7 + S15, SSH dead; reached only through TAT`);
         console.log("== before");
         await showLogins(hosts, "before");
+        const cvmLogin = async () => sshLogin({ address: cvm!.address, user: "alice", keys: [(await ensureClientKeys()).main], connectTimeoutSec: 3 });
+        const beforeCvm = await cvmLogin();
+        console.log(`  before ${cvm.name} (${cvm.address}) [tat] ${beforeCvm.ok ? "login ok" : `FAILED: ${beforeCvm.symptom.split("\n")[0]}`}`);
 
         console.log("== pulumi up (this project's index.ts; each host reached through its console)");
         stack = await TestStack.create(path.resolve(__dirname, ".."), "demo");
-        await stack.setConfig("sshremedy:hosts", JSON.stringify(hosts.map((h) => ({
+        await stack.setConfig("sshremedy:hosts", JSON.stringify([...hosts.map((h) => ({
             name: h.name,
             console: h.consolePrefix,
             login: { address: h.address, user: "alice", sources: [h.peerAddress] },
-        }))));
+        })), { name: cvm.name, tencent: { instanceId: instance.instanceId }, login: { user: "alice", sources: [cvm.peerAddress] } }]));
         await stack.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
+        await stack.setConfig("sshremedy:tencentEndpoint", JSON.stringify(emu.endpoint));
+        await stack.setConfig("tencentcloud:secretId", emu.credential.secretId);
+        await stack.setConfig("tencentcloud:secretKey", emu.credential.secretKey, true);
+        await stack.setConfig("tencentcloud:region", emu.region);
         const up = await stack.up();
         process.stdout.write(up.stdout);
         if (up.code !== 0) {
@@ -61,13 +78,19 @@ async function main(): Promise<number> {
             return 1;
         }
         console.log("== after");
-        const ok = await showLogins(hosts, "after");
+        let ok = await showLogins(hosts, "after");
+        const afterCvm = await cvmLogin();
+        ok &&= afterCvm.ok;
+        const snap = ((await stack.outputs()).results as Record<string, { diskSnapshot?: string }>)[cvm.name].diskSnapshot;
+        console.log(`  after ${cvm.name} (${cvm.address}) [tat] ${afterCvm.ok ? "login ok" : `FAILED: ${afterCvm.symptom}`}; `
+            + `CBS snapshot ${snap ?? "none"} taken first; ${emu.calls.length} Tencent Cloud API calls`);
         console.log(ok ? "== every sandbox host is reachable again" : "== some hosts are still unreachable");
         return ok ? 0 : 1;
     } finally {
         console.log("== cleaning up");
         await stack?.dispose();
-        await Promise.all(hosts.map(destroyHost));
+        await emu?.close();
+        await Promise.all([...hosts, ...(cvm ? [cvm] : [])].map(destroyHost));
     }
 }
 

@@ -70,14 +70,22 @@ export function composePhase(steps: readonly Step[]): string {
         "(",
         "set -eu",
         assignments(s.env ?? {}),
-        scriptText(s.script),
+        marked(s.script),
         s.then ?? "",
         ")",
         "sr_rc=$?",
         s.optional ? "" : `[ "$sr_rc" -eq 0 ] || { printf 'failed_step=%s\\n' ${shellQuote(s.label ?? s.script)}; exit "$sr_rc"; }`,
         s.label === undefined ? "" : `printf 'step_end=%s\\n' ${shellQuote(s.label)}`,
     ].join("\n"));
-    return ["set -u", scriptText("host/lib"), "set +e", ...body].join("\n");
+    return ["set -u", marked("host/lib"), "set +e", ...body].join("\n");
+}
+
+/**
+ * A host script inlined between marker comments, so a transport may keep it on the host once and
+ * send a reference instead (the `tat` transport does); to /bin/sh the markers are comments.
+ */
+function marked(name: HostScript): string {
+    return `# sshremedy-script ${name}\n${scriptText(name)}\n# sshremedy-script-end`;
 }
 
 /** The `key=value` lines a phase printed, in order (a key may repeat). */

@@ -4,6 +4,9 @@ import type { Concern, ConcernPlan } from "./concern";
 import { CommandTarget, CommandTargetInput, describeTarget, runScript } from "./transport";
 import { composePhase, lastValue, parseKeyValues, scriptText, splitByStep, Step, withParameters } from "./compose";
 import { compareEffective, EffectiveCheck, parseSshdT } from "../sshd-config/effective";
+import type { TencentSettings } from "../tencent/settings";
+import { DiskSnapshot, SecurityGroupAdmission } from "../tencent/steps";
+import { rollbackDisk } from "../tencent/cbs";
 
 /**
  * The lockout-proof pipeline for one host, shared by every component: probe (program time, one
@@ -23,6 +26,21 @@ export interface LoginSpec {
     readonly hostKey?: string;
     /** Accept host keys that differ from the ones recorded by an earlier run, and record them. */
     readonly hostKeyRotated: boolean;
+    /** Where the login comes from (addresses or CIDRs); a cloud firewall admits them. */
+    readonly sources?: readonly string[];
+}
+
+/** What happens in the cloud around the repair of a Tencent Cloud instance (target kind `tat`). */
+export interface TencentCloudSteps {
+    readonly settings: pulumi.Output<TencentSettings>;
+    readonly instanceId: pulumi.Input<string>;
+    readonly systemDiskId?: pulumi.Input<string>;
+    /** A CBS snapshot of the system disk before any change, kept this many days; false: none. */
+    readonly diskSnapshot: { readonly retentionDays: number } | false;
+    /** Admit the login's sources on its port in the instance's security group. */
+    readonly securityGroup: boolean;
+    /** When the verifying login still fails after the files are restored: roll the disk back too. */
+    readonly onFailure: "restore-files" | "rollback-disk";
 }
 
 /** What the pipeline runs, known only once every input of the declaration is. */
@@ -52,6 +70,8 @@ export interface PipelineArgs {
     readonly snapshotsKept: number;
     /** In preview, plan from the declaration alone and contact no host. `pulumi up` still probes first. */
     readonly offlinePreview: boolean;
+    /** A Tencent Cloud instance: the disk snapshot and security-group steps. */
+    readonly tencent?: TencentCloudSteps;
 }
 
 export interface PipelineOutputs {
@@ -64,6 +84,8 @@ export interface PipelineOutputs {
     readonly hostKeys: pulumi.Output<string[]>;
     /** Their SHA256 fingerprints as OpenSSH prints them (`ssh-ed25519 SHA256:…`), new keys first. */
     readonly hostKeyFingerprints: pulumi.Output<string[]>;
+    /** Tencent Cloud: the CBS snapshot taken before the last change (`snap-…`). */
+    readonly diskSnapshot: pulumi.Output<string | undefined>;
     /**
      * Per gate (concern), what this run's probe found out of line and where (file and line, rule
      * and chain, account field), the change or the report each line stands for; `refused` holds
@@ -102,6 +124,8 @@ interface VerifyState extends StepState {
     restore: string;
     checks: EffectiveCheck[];
     verifiedAt?: string;
+    /** Tencent Cloud, onFailure "rollback-disk": the disk snapshot to roll back to when the file restore does not bring the login back. */
+    rollback?: { settings: TencentSettings; instanceId: string; diskId: string | null; snapshotId: string | null } | null;
 }
 
 interface HostKeyState {
@@ -184,8 +208,22 @@ const verifyProvider: pulumi.dynamic.ResourceProvider = {
         const who = inputs.login.kind === "ssh" ? `${inputs.login.user}@${inputs.login.host}` : "the login";
         const fail = async (cause: string): Promise<never> => {
             const back = await runScript(target, inputs.restore);
-            throw new Error(`${cause}; ${back.code === 0 ? "the host is back on its snapshot"
-                : `restoring over ${describeTarget(target)} failed too (${back.stderr.trim()}); the dead-man revert restores it when its window ends`}`);
+            const restored = back.code === 0 ? "the host is back on its snapshot"
+                : `restoring over ${describeTarget(target)} failed too (${back.stderr.trim()}); the dead-man revert restores it when its window ends`;
+            const rb = inputs.rollback;
+            if (!rb || !rb.snapshotId || !rb.diskId) throw new Error(`${cause}; ${restored}`);
+            // The last resort the guide describes: the whole disk back to the snapshot taken before the change.
+            let again = await runScript(loginTarget, probe, 30_000);
+            if (again.code === 0) throw new Error(`${cause}; ${restored}, and the login works again`);
+            await rollbackDisk(rb.settings, { instanceId: rb.instanceId, diskId: rb.diskId, snapshotId: rb.snapshotId });
+            // The instance boots again: its sshd is given a minute to answer.
+            for (const until = Date.now() + 60_000; again.code !== 0 && Date.now() < until;) {
+                await new Promise((r) => setTimeout(r, 2_000));
+                again = await runScript(loginTarget, probe, 30_000);
+            }
+            throw new Error(`${cause}; ${restored}, but the login still failed, so the disk of ${rb.instanceId} was rolled back to `
+                + `snapshot ${rb.snapshotId} (data written since then is lost): ${again.code === 0 ? "the login works again"
+                    : `the login still fails (${again.stderr.trim().split("\n").slice(-1)[0] ?? ""})`}`);
         };
         if (login.code !== 0 || lastValue(kv, "user") !== user) {
             const said = (login.stderr.trim() || login.stdout.trim() || `exit ${login.code}`).split("\n").slice(-3).join(" | ");
@@ -289,7 +327,7 @@ class PipelineStep extends pulumi.dynamic.Resource {
     constructor(type: string, provider: pulumi.dynamic.ResourceProvider, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
         super(provider, name, { result: undefined, verifiedAt: undefined, recorded: undefined, generatedHostKeys: undefined, ...props },
             pulumi.mergeOptions(opts, {
-                additionalSecretOutputs: ["target", "login"],
+                additionalSecretOutputs: ["target", "login", "rollback"],
                 aliases: [{ type: "pulumi-nodejs:dynamic:Resource" }],
             }),
             "sshremedy", type.slice(type.lastIndexOf(":") + 1));
@@ -398,6 +436,19 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
     // Every SSH connection after the probe accepts only those keys (the steps pin them when they run).
     const common = { target, pending: plan.pending, desiredHash, drift: plan.drift, knownHostKeys: hostKeys };
 
+    // Tencent Cloud: the disk is snapshotted by the cloud before anything reaches the host.
+    const tc = args.tencent;
+    const stackName = pulumi.getStack();
+    const disk = tc && tc.diskSnapshot ? new DiskSnapshot(`${name}-disk-snapshot`, {
+        settings: tc.settings, instanceId: tc.instanceId, pending: plan.pending, desiredHash,
+        name: `sshremedy-${stackName}-${name}`.slice(0, 60), tags: { stack: stackName, host: name, "managed-by": "sshremedy" },
+        retentionDays: tc.diskSnapshot.retentionDays, systemDiskId: tc.systemDiskId,
+    }, { parent, dependsOn: [hostKey] }) : undefined;
+    const admission = tc && tc.securityGroup ? new SecurityGroupAdmission(`${name}-security-group`, {
+        settings: tc.settings, instanceId: tc.instanceId, port: spec.login.port,
+        sources: spec.login.apply((l) => [...(l.sources ?? [])]), owner: `${stackName}/${name}`,
+    }, { parent, dependsOn: [hostKey] }) : undefined;
+
     const snapshot = new PipelineStep(stepTypes.snapshot, phaseProvider, `${name}-snapshot`, {
         ...common,
         phase: pulumi.all([plan, desiredHash]).apply(([p, hash]) => composePhase([{
@@ -407,7 +458,7 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
                 SR_KEEP: args.snapshotsKept,
             },
         }])),
-    }, { parent, dependsOn: [hostKey] });
+    }, { parent, dependsOn: disk ? [disk] : [hostKey] });
     const snapshotPath = snapshot.result.apply((r) => r?.snapshot);
     const restore = snapshotPath.apply((snap) => composePhase([
         { script: "host/deadman-disarm", env: { SR_DEADMAN_ID: deadmanId }, optional: true },
@@ -448,13 +499,17 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         knownHostKeys: keysAfter,
         login,
         checks: plan.apply((p) => Object.values(p.plans).flatMap((x) => [...(x.effective ?? [])])),
+        rollback: tc && disk && tc.onFailure === "rollback-disk"
+            ? pulumi.all([tc.settings, tc.instanceId, disk.diskId, disk.snapshotId]).apply(([settings, instanceId, diskId, snapshotId]) =>
+                ({ settings, instanceId, diskId, snapshotId }))
+            : null,
         // SR_CHECK_CONNECTION is set when the login has shown which connection it is.
         disarm: composePhase([
             { script: "host/effective" },
             { script: "host/deadman-disarm", env: { SR_DEADMAN_ID: deadmanId } },
         ]),
         restore,
-    }, { parent, dependsOn: [apply] });
+    }, { parent, dependsOn: admission ? [apply, admission] : [apply] });
 
     return {
         drift: plan.apply((p) => p.drift),
@@ -463,6 +518,7 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         pendingConcerns: plan.apply((p) => Object.entries(p.plans).filter(([, x]) => x.pending).map(([n]) => n)),
         hostKeys: keysAfter,
         hostKeyFingerprints: keysAfter.apply((keys) => keys.map(fingerprint)),
+        diskSnapshot: disk ? disk.snapshotId.apply((id) => id ?? undefined) : pulumi.output(undefined),
         evidence: plan.apply((p): Record<string, string[]> => ({
             ...Object.fromEntries(Object.entries(p.plans).map(([n, x]) => [n, [...x.drift]])),
             ...(p.refused ? { refused: [p.refused] } : {}),

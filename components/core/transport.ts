@@ -1,4 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { runOverTat, type TatTarget } from "../tencent/transport";
+import type { TencentSettingsArgs } from "../tencent/settings";
 
 /**
  * How a script reaches a host.
@@ -6,9 +8,13 @@ import * as pulumi from "@pulumi/pulumi";
  * - `console`: an argv prefix run on the machine (e.g. `nsenter -t <pid> -a`, `ip netns exec …
  *   chroot …`, a serial-console wrapper, or nothing when Pulumi runs on the host itself): the
  *   out-of-band path when SSH is broken.
- * The script is always sent on standard input to `/bin/sh -s`, never built into a command line.
+ * - `tat`: a Tencent Cloud instance through TencentCloud Automation Tools (`components/tencent`),
+ *   when SSH is dead.
+ * The script is always sent on standard input to `/bin/sh -s` (over TAT: as a file), never built
+ * into a command line.
  */
-export type CommandTarget = SshTarget | ConsoleTarget;
+export type CommandTarget = SshTarget | ConsoleTarget | TatTarget;
+export type { TatTarget } from "../tencent/transport";
 
 export interface SshTarget {
     readonly kind: "ssh";
@@ -52,6 +58,9 @@ export interface ScriptResult {
  * Pulumi serialises it into the dynamic provider that runs it.
  */
 export async function runScript(target: CommandTarget, script: string, timeoutMs = 120_000): Promise<ScriptResult> {
+    if (target.kind === "tat") {
+        return runOverTat(target, script, timeoutMs);
+    }
     const cp: typeof import("child_process") = require("child_process");
     const fs: typeof import("fs") = require("fs");
     const os: typeof import("os") = require("os");
@@ -121,7 +130,8 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
 
 /** Where a target points, for messages: never includes the key. */
 export function describeTarget(t: CommandTarget): string {
-    return t.kind === "ssh" ? `ssh ${t.user}@${t.host}:${t.port ?? 22}` : `console ${t.prefix.join(" ")}`;
+    return t.kind === "ssh" ? `ssh ${t.user}@${t.host}:${t.port ?? 22}`
+        : t.kind === "tat" ? `tat ${t.instanceId} (${t.settings.region})` : `console ${t.prefix.join(" ")}`;
 }
 
 interface HostCommandState {
@@ -160,7 +170,25 @@ const hostCommandProvider: pulumi.dynamic.ResourceProvider = {
 /** A CommandTarget whose fields may be Pulumi inputs (a secret key, an address from another resource). */
 export type CommandTargetInput =
     | { readonly [K in keyof Omit<SshTarget, "knownHostKeys">]: pulumi.Input<SshTarget[K]> }
-    | { readonly [K in keyof ConsoleTarget]: pulumi.Input<ConsoleTarget[K]> };
+    | { readonly [K in keyof ConsoleTarget]: pulumi.Input<ConsoleTarget[K]> }
+    | TatTargetInput;
+
+/**
+ * A Tencent Cloud instance reached through TAT. Credentials and region come from the stack config
+ * (`tencentcloud:secretId`, `tencentcloud:secretKey` (secret), `tencentcloud:region`,
+ * `tencentcloud:securityToken`) or the environment (`TENCENTCLOUD_SECRET_ID`, …); `tencent`
+ * gives them in the program instead.
+ */
+export interface TatTargetInput {
+    readonly kind: "tat";
+    /** `ins-…`: e.g. the `id` of a `tencentcloud.Instance` of the same stack. */
+    readonly instanceId: pulumi.Input<string>;
+    /** Defaults to `tencentcloud:region` / `TENCENTCLOUD_REGION`. */
+    readonly region?: pulumi.Input<string>;
+    /** The system disk (`disk-…`, e.g. an Instance's `systemDiskId`); looked up with DescribeInstances when not given. */
+    readonly systemDiskId?: pulumi.Input<string>;
+    readonly tencent?: TencentSettingsArgs;
+}
 
 export interface HostCommandArgs {
     readonly target: pulumi.Input<CommandTargetInput>;

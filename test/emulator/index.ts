@@ -321,6 +321,13 @@ export class TencentEmulator {
         }
     }
 
+    /** A snapshot as the emulator keeps it: when it was made and became NORMAL, its tags, the copy of the disk. */
+    snapshot(snapshotId: string): { createdMs: number; readyMs: number; deadlineMs: number | null; name: string;
+        tags: { Key: string; Value: string }[]; dir: string } | undefined {
+        const s = this.core.snapshots.get(snapshotId);
+        return s && { createdMs: s.createdMs, readyMs: s.readyMs, deadlineMs: s.deadlineMs, name: s.name, tags: s.tags.map((t) => ({ ...t })), dir: s.dir };
+    }
+
     /** The nftables table that enforces the security groups (in the machine's root network namespace). */
     get firewallTable(): string {
         return this.firewall.table;

@@ -39,6 +39,8 @@ export interface CallRecord {
     readonly requestId: string;
     /** The error code answered, undefined on success. */
     readonly error?: string;
+    /** When the answer was sent (ms since the epoch). */
+    readonly at: number;
 }
 
 export interface ServerOptions {
@@ -192,7 +194,7 @@ export class ApiServer {
                 fail("InternalError", `Internal error: ${e instanceof Error ? e.message : String(e)}`);
             }
         } finally {
-            this.opts.onCall({ service, action, region, params, requestId, error: code });
+            this.opts.onCall({ service, action, region, params, requestId, error: code, at: Date.now() });
         }
     }
 
