@@ -24,7 +24,7 @@ async function main(): Promise<void> {
             name: host.name, tencent: { instanceId }, login: { user: "alice", sources: [host.peerAddress] },
         }]));
         await stack.setConfig("sshremedy:tencentEndpoint", JSON.stringify(emu.endpoint));
-        await stack.setConfig("tencentcloud:secretId", emu.credential.secretId);
+        await stack.setConfig("tencentcloud:secretId", emu.credential.secretId, true);
         await stack.setConfig("tencentcloud:secretKey", emu.credential.secretKey, true);
         await stack.setConfig("tencentcloud:region", emu.region);
         await stack.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);

@@ -68,7 +68,7 @@ async function main(): Promise<number> {
         })), { name: cvm.name, tencent: { instanceId: instance.instanceId }, login: { user: "alice", sources: [cvm.peerAddress] } }]));
         await stack.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
         await stack.setConfig("sshremedy:tencentEndpoint", JSON.stringify(emu.endpoint));
-        await stack.setConfig("tencentcloud:secretId", emu.credential.secretId);
+        await stack.setConfig("tencentcloud:secretId", emu.credential.secretId, true);
         await stack.setConfig("tencentcloud:secretKey", emu.credential.secretKey, true);
         await stack.setConfig("tencentcloud:region", emu.region);
         const up = await stack.up();

@@ -402,10 +402,19 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         if (s.refused) {
             return refusedPlan(s.refused);
         }
-        const r = await runScript(t, composePhase([
-            { script: "host/host-keys", label: "host-keys" },
-            ...s.concerns.map((c) => ({ ...c.probe, label: c.name })),
-        ]));
+        let r: Awaited<ReturnType<typeof runScript>>;
+        try {
+            r = await runScript(t, composePhase([
+                { script: "host/host-keys", label: "host-keys" },
+                ...s.concerns.map((c) => ({ ...c.probe, label: c.name })),
+            ]));
+        } catch (e) {
+            // The transport itself could not reach the host (a TAT agent offline: the message says
+            // what is left). Reported, not thrown: nothing runs on this host.
+            const why = `${name}: probing ${describeTarget(t)} failed: ${e instanceof Error ? e.message : String(e)}`;
+            await refuse(why, parent);
+            return refusedPlan(why);
+        }
         if (r.code !== 0) {
             // Reported as the component's error (not thrown: a rejected input reaches the user
             // wrapped in serialisation messages, and late); the host-key step then stops the run.

@@ -28,7 +28,7 @@ export interface TatRunArgs {
     readonly username?: string;
     /** Default /root (TAT's default). */
     readonly workingDirectory?: string;
-    /** Fixed interval between polls of the task. Default 1 s growing to 5 s. */
+    /** Fixed interval between polls of the task. Default 0.5 s, growing by half each poll to 5 s. */
     readonly pollMs?: number;
     /** How long to wait for an agent that is not online yet (after a start). Default 0: fail at once. */
     readonly agentWaitSec?: number;
@@ -191,7 +191,7 @@ interface RawTask {
 async function followInvocation(settings: TencentSettings, args: TatRunArgs, invocationId: string): Promise<TatResult> {
     const waitSec = args.timeoutSec + (args.deliveryGraceSec ?? 120);
     const deadline = Date.now() + waitSec * 1000;
-    let interval = args.pollMs ?? 1000;
+    let interval = args.pollMs ?? 500;
     let task: RawTask | undefined;
     for (;;) {
         await delay(interval);

@@ -25,8 +25,8 @@ export interface TatTarget {
 const scriptBlock = /^# sshremedy-script (\S+)\n([\s\S]*?)\n# sshremedy-script-end$/gm;
 /** Bytes of output fetched per RunCommand: base64 of it stays under TAT's 24 KB. */
 const outputPiece = 16_000;
-/** Library scripts sent together in one RunCommand, at most (before base64). */
-const installBatch = 30_000;
+/** Bytes of install chunks sent together in one RunCommand, at most (before base64: 48 KB is TAT's 64 KB). */
+const installBatch = 46_000;
 
 /** Splits a composed phase into its library scripts (by sha256) and the phase that sources them. Pure. */
 export function byReference(phase: string): { phase: string; library: Map<string, string> } {
@@ -70,23 +70,22 @@ async function installLibrary(t: TatTarget, library: Map<string, string>): Promi
     if (ask.code !== 0) throw failed(`reading the script library on ${t.instanceId}`, ask);
     const missing = [...ask.stdout.matchAll(/^missing=([0-9a-f]{64})$/gm)].map((m) => m[1]);
     unknown.filter((sha) => !missing.includes(sha)).forEach((sha) => known.add(sha));
-    // Small scripts travel together; each batch is a script of its own, installed in chunks when large.
-    const batches: string[][] = [];
-    for (const sha of missing) {
+    // Every script's install chunks, in order; consecutive chunks travel together in one
+    // RunCommand while they fit (each chunk is a script of its own, run in a subshell).
+    const chunks = missing.flatMap((sha) => libraryInstallScripts(library.get(sha)!).chunks.map((text) => ({ sha, text })));
+    const batches: (typeof chunks)[] = [];
+    for (const c of chunks) {
         const last = batches[batches.length - 1];
-        const size = (b: string[]) => b.reduce((n, s) => n + Buffer.byteLength(library.get(s)!, "utf8"), 0);
-        if (last && size(last) + Buffer.byteLength(library.get(sha)!, "utf8") <= installBatch) last.push(sha);
-        else batches.push([sha]);
+        const size = (b: typeof chunks) => b.reduce((n, x) => n + Buffer.byteLength(x.text, "utf8") + 4, 0);
+        if (last && size(last) + Buffer.byteLength(c.text, "utf8") <= installBatch) last.push(c);
+        else batches.push([c]);
     }
     for (const batch of batches) {
-        for (const sha of batch) {
-            for (const [i, chunk] of libraryInstallScripts(library.get(sha)!).chunks.entries()) {
-                const r = await runTat(t.settings, { instanceId: t.instanceId, script: chunk, timeoutSec: 120 });
-                if (r.code !== 0) throw failed(`installing library script ${sha.slice(0, 12)} (chunk ${i + 1}) on ${t.instanceId}`, r);
-            }
-            known.add(sha);
-        }
+        const script = batch.map((c) => `(\n${c.text})\n[ "$?" -eq 0 ] || exit 1`).join("\n");
+        const r = await runTat(t.settings, { instanceId: t.instanceId, script, timeoutSec: 120 });
+        if (r.code !== 0) throw failed(`installing ${batch.length} library piece(s) on ${t.instanceId}`, r);
     }
+    missing.forEach((sha) => known.add(sha));
 }
 
 /**

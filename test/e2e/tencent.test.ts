@@ -36,7 +36,7 @@ describe("Tencent Cloud: TAT, CBS snapshots and the security group, through inde
             login: { user: "alice", sources: [host.peerAddress] },
         }]));
         await s.setConfig("sshremedy:tencentEndpoint", JSON.stringify(emu!.endpoint));
-        await s.setConfig("tencentcloud:secretId", emu!.credential.secretId);
+        await s.setConfig("tencentcloud:secretId", emu!.credential.secretId, true);
         await s.setConfig("tencentcloud:secretKey", emu!.credential.secretKey, true);
         await s.setConfig("tencentcloud:region", emu!.region);
         await s.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
@@ -45,7 +45,12 @@ describe("Tencent Cloud: TAT, CBS snapshots and the security group, through inde
     }
 
     const login = async (host: TestHost) => sshLogin({ address: host.address, user: "alice", keys: [(await ensureClientKeys()).main], connectTimeoutSec: 3 });
-    const decoded = (c: { params: Record<string, unknown> }) => Buffer.from(String(c.params.Content ?? ""), "base64").toString("utf8");
+    /** What a RunCommand carried: its Content, and the phase inside it (sent base64 in a here-document). */
+    const decoded = (c: { params: Record<string, unknown> }) => {
+        const content = Buffer.from(String(c.params.Content ?? ""), "base64").toString("utf8");
+        const phase = /<<'SSHREMEDY_PHASE_END'\n([\s\S]*?)\nSSHREMEDY_PHASE_END/.exec(content)?.[1];
+        return phase ? `${content}\n${Buffer.from(phase.replace(/\n/g, ""), "base64").toString("utf8")}` : content;
+    };
     /** RunCommand calls that carried a phase changing the host (the apply phase arms the dead-man first). */
     const changeCalls = () => emu!.calls.filter((c) => c.action === "RunCommand" && /host\/(deadman-arm|snapshot)\b/.test(decoded(c)));
     const results = async (s: TestStack, host: TestHost) =>
@@ -104,7 +109,10 @@ describe("Tencent Cloud: TAT, CBS snapshots and the security group, through inde
         const host = await newHost();
         const { instanceId } = await emu.addInstance(host);
         (await injectFault(host, "S2")).release();
-        const before = await host.consoleOk("sha256sum /etc/ssh/sshd_config; ls -a /var/lib/sshremedy 2>/dev/null || true");
+        // The host's own files, and whether a phase of a change left its traces (the transport's
+        // library and run folders are written by the read-only probe too: they do not count).
+        const state = "sha256sum /etc/ssh/sshd_config /etc/hosts.allow; ls /var/lib/sshremedy/snapshots /run/sshremedy 2>&1 || true";
+        const before = await host.consoleOk(state);
         const s = await tencentStack(host, instanceId);
         const up = await s.up();
         assert.notEqual(up.code, 0, "the run went ahead without its snapshot");
@@ -112,8 +120,7 @@ describe("Tencent Cloud: TAT, CBS snapshots and the security group, through inde
         assert.match(up.stdout + up.stderr, /nothing was sent to the host/);
         assert.match(up.stdout + up.stderr, /quota/i);
         assert.deepEqual(changeCalls(), [], "a phase that changes the host was sent");
-        assert.equal(await host.consoleOk("sha256sum /etc/ssh/sshd_config; ls -a /var/lib/sshremedy 2>/dev/null || true").then((t) => t.replace(/^(lib|run)\n/gm, "")),
-            before.replace(/^(lib|run)\n/gm, ""), "the host changed");
+        assert.equal(await host.consoleOk(state), before, "the host changed");
     });
 
     it("[tat-offline] the TAT agent is offline: the error names the VNC console and rescue mode, nothing changes", async () => {
@@ -227,12 +234,12 @@ describe("Tencent Cloud: the disk rolled back when restoring the files does not 
     it("[rollback-disk] onFailure rollback-disk: the verifying login fails, the files come back, the login still fails, so the instance is stopped, its disk rolled back to the snapshot and started", async () => {
         emu = await startEmulator();
         const host = await newHost();
+        (await injectFault(host, "S2")).release();
         // The cloud drops every login and the declaration does not let the run open it: the
         // repair on the host cannot be verified, whatever it does.
         const { instanceId } = await emu.addInstance(host, {
             ingress: [{ Protocol: "ALL", Port: "ALL", CidrBlock: "0.0.0.0/0", Action: "DROP", PolicyDescription: "deny all" }],
         });
-        (await injectFault(host, "S2")).release();
         stack = await TestStack.create(project);
         await stack.setConfig("sshremedy:hosts", JSON.stringify([{
             name: host.name,
@@ -240,7 +247,7 @@ describe("Tencent Cloud: the disk rolled back when restoring the files does not 
             login: { user: "alice", sources: [host.peerAddress] },
         }]));
         await stack.setConfig("sshremedy:tencentEndpoint", JSON.stringify(emu.endpoint));
-        await stack.setConfig("tencentcloud:secretId", emu.credential.secretId);
+        await stack.setConfig("tencentcloud:secretId", emu.credential.secretId, true);
         await stack.setConfig("tencentcloud:secretKey", emu.credential.secretKey, true);
         await stack.setConfig("tencentcloud:region", emu.region);
         await stack.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
