@@ -59,7 +59,7 @@ async function main(): Promise<number> {
         const beforeCvm = await cvmLogin();
         console.log(`  before ${cvm.name} (${cvm.address}) [tat] ${beforeCvm.ok ? "login ok" : `FAILED: ${beforeCvm.symptom.split("\n")[0]}`}`);
 
-        console.log("== pulumi up (this project's index.ts; each host reached through its console)");
+        console.log("== pulumi up (this project's index.ts; five hosts reached through their console, the instance through TAT only)");
         stack = await TestStack.create(path.resolve(__dirname, ".."), "demo");
         await stack.setConfig("sshremedy:hosts", JSON.stringify([...hosts.map((h) => ({
             name: h.name,
