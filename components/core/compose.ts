@@ -31,8 +31,11 @@ export function scriptText(name: HostScript): string {
 
 export interface Step {
     readonly script: HostScript;
-    /** SR_* parameters; every value passes the one quoting function. */
-    readonly env?: Readonly<Record<string, string | number>>;
+    /**
+     * SR_* parameters; every value passes the one quoting function. `{ script }` stands for that
+     * host script's text (read when the phase is composed, so state holds the name, not the text).
+     */
+    readonly env?: Readonly<Record<string, string | number | { readonly script: HostScript }>>;
     /** Shell run after the step in the same subshell, e.g. to start sshd if it is still down. */
     readonly then?: string;
     /** When set, the step's output is framed by `step_begin=<label>` / `step_end=<label>` lines. */
@@ -43,12 +46,13 @@ export interface Step {
 
 const envName = /^SR_[A-Z0-9_]+$/;
 
-function assignments(env: Readonly<Record<string, string | number>>): string {
+function assignments(env: Readonly<Record<string, string | number | { readonly script: HostScript }>>): string {
     return Object.entries(env).map(([k, v]) => {
         if (!envName.test(k)) {
             throw new Error(`internal: host script parameter name ${k} is not SR_[A-Z0-9_]+`);
         }
-        return `${k}=${shellQuote(String(v), k)}; export ${k}`;
+        const value = typeof v === "object" ? scriptText(v.script) : String(v);
+        return `${k}=${shellQuote(value, k)}; export ${k}`;
     }).join("\n");
 }
 

@@ -39,6 +39,12 @@ export interface SshTarget {
      * them is accepted, no other. Set by the pipeline, not by users (who pin `hostKey`).
      */
     readonly knownHostKeys?: readonly string[];
+    /**
+     * A login of its own, never through a shared connection: the pipeline's verifying login, which
+     * must prove a fresh login works. Other connections to the same user and host share one SSH
+     * connection per run (OpenSSH connection sharing, kept 60 s after its last use).
+     */
+    readonly fresh?: boolean;
 }
 
 export interface ConsoleTarget {
@@ -96,6 +102,7 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
             "-o", `StrictHostKeyChecking=${keys.length > 0 ? "yes" : "accept-new"}`,
             // INFO, not ERROR: "Connection closed by …" and disconnect reasons are INFO messages.
             "-o", "ConnectTimeout=10", "-o", "LogLevel=INFO",
+            ...(target.fresh ? ["-o", "ControlMaster=no", "-o", "ControlPath=none"] : sharedConnection()),
             "--", `${target.user}@${target.host}`, "/bin/sh -s"];
     } else {
         argv = [...target.prefix, "/bin/sh", "-s"];
@@ -126,6 +133,25 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
             fs.rmSync(scratch, { recursive: true, force: true });
         }
     }
+}
+
+/**
+ * OpenSSH connection sharing: the first connection to a user@host:port from this process becomes
+ * the master, and the later ones of the run (the next phases) ride on it without a new handshake.
+ * Scoped to this process and kept 10 s after its last use, so no later run (and no other host
+ * that takes the address) ever rides an old connection. The sockets live in a folder only this
+ * user can enter, removed when the process ends.
+ */
+function sharedConnection(): string[] {
+    const fs: typeof import("fs") = require("fs");
+    const os: typeof import("os") = require("os");
+    const path: typeof import("path") = require("path");
+    const dir = path.join(os.tmpdir(), `sshremedy-mux-${process.pid}`);
+    if (!fs.existsSync(dir)) {
+        fs.mkdirSync(dir, { mode: 0o700 });
+        process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    }
+    return ["-o", "ControlMaster=auto", "-o", `ControlPath=${dir}/%C`, "-o", "ControlPersist=10"];
 }
 
 /** Where a target points, for messages: never includes the key. */
