@@ -243,6 +243,15 @@ function ensureKernelLimits(): void {
     }
 }
 
+/** A pid the slot's bookkeeping recorded in file `f` (`init.pid`, `launcher.pid`), or 0. */
+function slotPid(slot: number, f: string): number {
+    try {
+        return Number(fs.readFileSync(path.join(slotsDir, String(slot), f), "utf8"));
+    } catch {
+        return 0;
+    }
+}
+
 /**
  * Tears one slot down completely, synchronously (it also runs from exit and signal handlers):
  * every process of the host, its mounts, its namespace and veth, its files.
@@ -250,13 +259,7 @@ function ensureKernelLimits(): void {
 export function destroySlot(slot: number): void {
     const dir = path.join(slotsDir, String(slot));
     const ns = nsName(slot);
-    const readPid = (f: string) => {
-        try {
-            return Number(fs.readFileSync(path.join(dir, f), "utf8"));
-        } catch {
-            return 0;
-        }
-    };
+    const readPid = (f: string) => slotPid(slot, f);
     // Killing a pid namespace's init kills every process in that namespace with it; the
     // launcher (nspawn, unshare) then reaps it and exits by itself. Killed last if it lingers.
     const init = readPid("init.pid");
@@ -541,13 +544,7 @@ export function upperDir(host: TestHost): string {
  */
 export async function stopHost(host: TestHost, opts: { graceMs?: number } = {}): Promise<void> {
     const dir = path.join(slotsDir, String(host.slot));
-    const readPid = (f: string) => {
-        try {
-            return Number(fs.readFileSync(path.join(dir, f), "utf8"));
-        } catch {
-            return 0;
-        }
-    };
+    const readPid = (f: string) => slotPid(host.slot, f);
     const init = readPid("init.pid");
     const launcher = readPid("launcher.pid");
     const options = overlayOptions(host.root);
