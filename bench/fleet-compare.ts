@@ -15,8 +15,14 @@
  * after it and after the rerun, or the benchmark stops with an error. Prints a table, writes the
  * numbers to docs/fleet-bench.json and a chart to docs/fleet-bench.png. Needs root (test hosts).
  *
- *   npm run bench:fleet                      # 1, 10 and 50 hosts
- *   npm run bench:fleet -- --sizes 1,10      # fewer sizes (written to a temp folder unless --out)
+ *   npm run bench:fleet                          # 1, 10 and 50 hosts, all four tools
+ *   npm run bench:fleet -- --sizes 1,10          # fewer sizes
+ *   npm run bench:fleet -- --tools ansible,floor # some of ansible, pulumi-ssh, pulumi-console, floor
+ *   npm run bench:fleet -- --parallel 50         # `pulumi up --parallel 50` instead of the CLI's default
+ *   npm run bench:fleet -- --logs /tmp/bench     # keep each run's output, lines stamped with their time
+ *   npm run bench:fleet -- --setup-only          # only install ansible-core (once, into the cache)
+ * Only the full default run writes docs/; any other goes to a temp folder unless --out DIR is given.
+ * Each measured run starts on a quiet machine (under 15 % CPU for two seconds).
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -41,8 +47,10 @@ const defaultSizes = [1, 10, 50];
 /** One run of any tool may take this long before it counts as hung. */
 const runTimeoutMs = 30 * 60_000;
 
-const tools = ["ansible", "pulumi-ssh", "pulumi-console", "floor"] as const;
-type Tool = (typeof tools)[number];
+const allTools = ["ansible", "pulumi-ssh", "pulumi-console", "floor"] as const;
+type Tool = (typeof allTools)[number];
+/** The tools this run measures (`--tools`), in the order above. */
+let tools: readonly Tool[] = allTools;
 const toolLabel: Record<Tool, string> = {
     "ansible": "Ansible playbook",
     "pulumi-ssh": "pulumi up (ssh)",
@@ -59,11 +67,19 @@ interface Timed {
     readonly lines: { readonly at: number; readonly text: string }[];
 }
 
-/** Where a `pulumi up` spent its wall time, read from when its progress lines arrived. */
+/**
+ * Where a `pulumi up` spent its wall time, read from when its progress lines arrived (the CLI
+ * prints them in bursts, so each boundary is good to a few tenths of a second). A converged
+ * rerun prints no resource lines: only its total is known.
+ */
 interface PulumiPhases {
-    /** Start until the engine shows the program's first resource, the stack: CLI, language host, Node. */
-    readonly startMs: number;
-    /** Until the last resource line: the program's probes and the resource steps. */
+    /** Start until the stack resource shows: the CLI, the engine, the language host, Node. */
+    readonly engineMs: number;
+    /** Until the first host's component shows: index.ts loading and declaring every host (program CPU). */
+    readonly programMs: number;
+    /** Until the first step resource shows: the program's read-only probes of the hosts. */
+    readonly probeMs: number;
+    /** Until the last step finished: host key check, snapshot, apply, verifying login. */
     readonly stepsMs: number;
     /** Until the process exits: outputs, the final checkpoint, shutdown. */
     readonly tailMs: number;
@@ -74,6 +90,9 @@ interface PulumiPhases {
 interface Measure {
     readonly seconds: number;
     readonly phases?: PulumiPhases;
+    /** Floor only: the slowest host's shell session and its login after it, in seconds. */
+    readonly slowestSession?: number;
+    readonly slowestLogin?: number;
 }
 
 interface ToolResult {
@@ -87,7 +106,7 @@ interface ToolResult {
 
 interface SizeResult {
     readonly hosts: number;
-    readonly tools: Record<Tool, ToolResult>;
+    readonly tools: Partial<Record<Tool, ToolResult>>;
 }
 
 /** Runs argv and records when each stdout line arrived; never through a shell. */
@@ -199,7 +218,7 @@ async function ansibleRun(playbookBin: string, hosts: readonly TestHost[], expec
     try {
         const inventory = path.join(work, "inventory.ini");
         fs.writeFileSync(inventory, fs.readFileSync(path.join(ansibleDir, "inventory.ini.in"), "utf8")
-            .replace("@HOSTS@", hosts.map((h) => `${h.name} ansible_host=${h.address}`).join("\n"))
+            .replace(/^@HOSTS@$/m, () => hosts.map((h) => `${h.name} ansible_host=${h.address}`).join("\n"))
             .replace(/@KEY@/g, keys.main));
         const env: NodeJS.ProcessEnv = {
             PATH: `${path.dirname(playbookBin)}:${process.env.PATH ?? ""}`,
@@ -211,6 +230,7 @@ async function ansibleRun(playbookBin: string, hosts: readonly TestHost[], expec
             ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir,
         };
         const r = await runTimed([playbookBin, "-i", inventory, path.join(ansibleDir, "repair-sshd.yml")], { env, cwd: work });
+        keepLog(`${hosts.length}-ansible-${expectChange ? "repair" : "rerun"}`, r);
         const recap = playRecap(r.stdout);
         const bad = hosts.filter((h) => {
             const line = recap.get(h.name);
@@ -253,12 +273,16 @@ async function floorRun(hosts: readonly TestHost[], expectChange: boolean): Prom
     const keys = await ensureClientKeys();
     const script = floorScript(fs.readFileSync(path.join(ansibleDir, "templates", "sshd_config.j2"), "utf8"));
     const start = process.hrtime.bigint();
+    const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
     const results = await Promise.all(hosts.map(async (h) => {
+        const t0 = process.hrtime.bigint();
         const session = await run(["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
             "-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
             "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-i", keys.main, `root@${h.address}`, "sh -s"], { input: script });
+        const sessionSec = since(t0);
+        const t1 = process.hrtime.bigint();
         const login = session.code === 0 ? await sshLogin({ address: h.address, user: "alice", keys: [keys.main] }) : undefined;
-        return { h, session, login };
+        return { h, session, login, sessionSec, loginSec: since(t1) };
     }));
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     const bad = results.filter((r) => r.session.code !== 0 || !r.login?.ok
@@ -268,7 +292,12 @@ async function floorRun(hosts: readonly TestHost[], expectChange: boolean): Prom
             + bad.map((b) => `  ${b.h.name}: exit ${b.session.code}, printed ${JSON.stringify(b.session.stdout.trim())}, `
                 + `${b.session.stderr.trim()} ${b.login ? `login: ${b.login.symptom.replace(/\n/g, " | ")}` : ""}`).join("\n"));
     }
-    return { seconds: ms / 1000 };
+    const round = (x: number) => Math.round(x * 1000) / 1000;
+    return {
+        seconds: ms / 1000,
+        slowestSession: round(Math.max(...results.map((r) => r.sessionSec))),
+        slowestLogin: round(Math.max(...results.map((r) => r.loginSec))),
+    };
 }
 
 // --- pulumi --------------------------------------------------------------------------------------
@@ -277,27 +306,46 @@ function pulumiArgv(s: TestStack, args: readonly string[]): string[] {
     return ["pulumi", ...args, "--non-interactive", "--cwd", s.projectDir, "--stack", s.stack];
 }
 
-function phasesOf(r: Timed): PulumiPhases {
-    // The program's first registration, the stack itself ("creating" on a first run, "running" after).
-    const running = r.lines.find((l) => /pulumi:pulumi:Stack\s/.test(l.text))?.at ?? 0;
+function phasesOf(r: Timed): PulumiPhases | undefined {
     const end = r.lines.findIndex((l) => /^(Outputs|Resources):/.test(l.text));
-    const steps = r.lines.slice(0, end < 0 ? r.lines.length : end).filter((l) => /^\s*[-+~]?\s*\S+:\S+:\S+\s/.test(l.text));
-    const last = steps.length > 0 ? steps[steps.length - 1].at : running;
+    const body = r.lines.slice(0, end < 0 ? r.lines.length : end);
+    const first = (re: RegExp) => body.find((l) => re.test(l.text))?.at;
+    const stack = first(/ pulumi:pulumi:Stack /);
+    const component = first(/ sshremedy:index:/);
+    const step = first(/ pulumi-nodejs:dynamic\//);
+    const stepLines = body.filter((l) => / pulumi-nodejs:dynamic\//.test(l.text));
+    if (stack === undefined || component === undefined || step === undefined) {
+        return undefined;
+    }
+    const last = stepLines[stepLines.length - 1].at;
     return {
-        startMs: Math.round(running),
-        stepsMs: Math.round(last - running),
+        engineMs: Math.round(stack),
+        programMs: Math.round(component - stack),
+        probeMs: Math.round(step - component),
+        stepsMs: Math.round(last - step),
         tailMs: Math.round(r.ms - last),
         reported: /^Duration:\s*(.+)$/m.exec(r.stdout)?.[1].trim(),
     };
 }
 
+/** `--logs DIR`: each Ansible and Pulumi run's output, every line stamped with when it arrived. */
+let logDir: string | undefined;
+
+function keepLog(name: string, r: Timed): void {
+    if (logDir) {
+        fs.writeFileSync(path.join(logDir, `${name}.log`), r.lines.map((l) => `${(l.at / 1000).toFixed(3).padStart(8)}  ${l.text}`).join("\n")
+            + `\n${(r.ms / 1000).toFixed(3).padStart(8)}  [exit ${r.code}]\n${r.stderr}`);
+    }
+}
+
 /** `pulumi up --parallel`: undefined leaves the CLI's default (4 per core). */
 let pulumiParallel: number | undefined;
 
-async function pulumiUp(s: TestStack, converged: boolean): Promise<Measure> {
+async function pulumiUp(s: TestStack, converged: boolean, logName: string): Promise<Measure> {
     const args = ["up", "--yes", "--skip-preview", ...(pulumiParallel ? ["--parallel", String(pulumiParallel)] : []),
         ...(converged ? ["--expect-no-changes"] : [])];
     const r = await runTimed(pulumiArgv(s, args), { env: s.env });
+    keepLog(logName, r);
     if (r.code !== 0) {
         throw new Error(`pulumi ${args.join(" ")} on ${s.stack} exited ${r.code}${converged ? " (the converged rerun changed something?)" : ""}:\n`
             + `${r.stdout.slice(-8000)}\n${r.stderr.slice(-4000)}`);
@@ -338,9 +386,10 @@ async function pulumiTool(hosts: readonly TestHost[], via: "ssh" | "console", st
         login: { address: h.address, user: "alice", sources: [h.peerAddress] },
     })));
     stacks.push(s);
-    const repair = await pulumiUp(s, false);
+    const repair = await pulumiUp(s, false, `${hosts.length}-pulumi-${via}-repair`);
     await requireLoginWorks(hosts, `after pulumi up (${via})`);
-    const rerun = await pulumiUp(s, true);
+    await settle();
+    const rerun = await pulumiUp(s, true, `${hosts.length}-pulumi-${via}-rerun`);
     await requireLoginWorks(hosts, `after the converged pulumi up (${via})`);
     const exported = await run(pulumiArgv(s, ["stack", "export"]), { env: s.env });
     if (exported.code !== 0) {
@@ -359,9 +408,44 @@ async function pulumiTool(hosts: readonly TestHost[], via: "ssh" | "console", st
 async function pulumiEmpty(): Promise<Measure> {
     const s = await makeStack([]);
     try {
-        return await pulumiUp(s, false);
+        return await pulumiUp(s, false, "0-pulumi-empty");
     } finally {
         await dropStack(s);
+    }
+}
+
+// --- a quiet machine before each measured run -------------------------------------------------------
+
+/** Waits until every host's systemd has finished booting (sshd answers long before that). */
+async function bootFinished(hosts: readonly TestHost[]): Promise<void> {
+    await Promise.all(hosts.map((h) => h.console("timeout 180 systemctl is-system-running --wait >/dev/null 2>&1; true", { timeoutMs: 200_000 })));
+}
+
+function cpuTimes(): { busy: number; total: number } {
+    const fields = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    const idle = fields[3] + (fields[4] ?? 0);
+    return { busy: total - idle, total };
+}
+
+/**
+ * Waits until the machine is quiet (under 15 % busy for two seconds in a row, at most 90 s), so
+ * one run's aftermath (a host's units, a process still exiting) is not billed to the next.
+ */
+async function settle(): Promise<void> {
+    const deadline = Date.now() + 90_000;
+    let quiet = 0;
+    let last = cpuTimes();
+    while (quiet < 2) {
+        if (Date.now() > deadline) {
+            console.log("     (the machine did not become quiet within 90 s: something else is running; the numbers may be high)");
+            return;
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        const now = cpuTimes();
+        const busy = (now.busy - last.busy) / Math.max(1, now.total - last.total);
+        last = now;
+        quiet = busy < 0.15 ? quiet + 1 : 0;
     }
 }
 
@@ -372,20 +456,24 @@ async function benchSize(n: number, playbookBin: string): Promise<SizeResult> {
     const hosts = await createHosts(n);
     const stacks: TestStack[] = [];
     try {
+        await bootFinished(hosts);
         await requireLoginWorks(hosts, "freshly booted");
         const out: Partial<Record<Tool, ToolResult>> = {};
         for (const tool of tools) {
             await breakAll(hosts, tool);
+            await settle();
             console.log(`   ${toolLabel[tool]}: repair of [S2] on ${n} host${n === 1 ? "" : "s"}, then the converged rerun`);
             if (tool === "ansible") {
                 const repair = await ansibleRun(playbookBin, hosts, true);
                 await requireLoginWorks(hosts, "after the Ansible repair");
+                await settle();
                 const rerun = await ansibleRun(playbookBin, hosts, false);
                 await requireLoginWorks(hosts, "after the converged Ansible rerun");
                 out[tool] = { repair, rerun };
             } else if (tool === "floor") {
                 const repair = await floorRun(hosts, true);
                 await requireLoginWorks(hosts, "after the floor's repair");
+                await settle();
                 const rerun = await floorRun(hosts, false);
                 await requireLoginWorks(hosts, "after the floor's converged rerun");
                 out[tool] = { repair, rerun };
@@ -394,7 +482,7 @@ async function benchSize(n: number, playbookBin: string): Promise<SizeResult> {
             }
             console.log(`     ${out[tool]!.repair.seconds.toFixed(2)} s, rerun ${out[tool]!.rerun.seconds.toFixed(2)} s`);
         }
-        return { hosts: n, tools: out as Record<Tool, ToolResult> };
+        return { hosts: n, tools: out };
     } finally {
         for (const s of stacks) await dropStack(s);
         await Promise.all(hosts.map(destroyHost));
@@ -411,8 +499,11 @@ function printTable(results: readonly SizeResult[]): void {
     });
     for (const r of results) {
         for (const tool of tools) {
-            const t = r.tools[tool];
-            const ratio = (phase: "repair" | "rerun", base: Tool) => (t[phase].seconds / r.tools[base][phase].seconds).toFixed(2);
+            const t = r.tools[tool]!;
+            const ratio = (phase: "repair" | "rerun", base: Tool) => {
+                const b = r.tools[base];
+                return b ? (t[phase].seconds / b[phase].seconds).toFixed(2) : "–";
+            };
             table.push([r.hosts, toolLabel[tool],
                 t.repair.seconds.toFixed(2), ratio("repair", "ansible"), ratio("repair", "floor"),
                 t.rerun.seconds.toFixed(2), ratio("rerun", "ansible"), ratio("rerun", "floor"),
@@ -431,12 +522,13 @@ function importEsm<T>(pkg: string): Promise<T> {
 async function drawChart(results: readonly SizeResult[], machine: string, file: string): Promise<void> {
     const vl = await importEsm<typeof import("vega-lite/build/index")>("vega-lite");
     const vega = await importEsm<typeof import("vega")>("vega");
+    const hostsLabel = (n: number) => `${n} host${n === 1 ? "" : "s"}`;
+    const hostLabels = results.map((r) => hostsLabel(r.hosts));
     const values = results.flatMap((r) => tools.flatMap((tool) => (["repair", "rerun"] as const).map((phase) => ({
-        hosts: `${r.hosts} host${r.hosts === 1 ? "" : "s"}`,
-        order: r.hosts,
+        hosts: hostsLabel(r.hosts),
         tool: toolLabel[tool],
         phase: phase === "repair" ? "repair of [S2]" : "converged rerun",
-        seconds: Math.round(r.tools[tool][phase].seconds * 100) / 100,
+        seconds: Math.round(r.tools[tool]![phase].seconds * 100) / 100,
     }))));
     const toolOrder = tools.map((t) => toolLabel[t]);
     const spec = {
@@ -451,16 +543,16 @@ async function drawChart(results: readonly SizeResult[], machine: string, file: 
                 {
                     mark: { type: "bar" },
                     encoding: {
-                        x: { field: "hosts", type: "nominal", title: null, sort: { field: "order" }, axis: { labelAngle: 0 } },
+                        x: { field: "hosts", type: "nominal", title: null, sort: hostLabels, axis: { labelAngle: 0 } },
                         xOffset: { field: "tool", type: "nominal", sort: toolOrder },
                         y: { field: "seconds", type: "quantitative", title: "seconds" },
-                        color: { field: "tool", type: "nominal", sort: toolOrder, title: null, legend: { orient: "bottom", columns: 4 } },
+                        color: { field: "tool", type: "nominal", sort: toolOrder, title: null, legend: { orient: "bottom", columns: 4, labelLimit: 400 } },
                     },
                 },
                 {
                     mark: { type: "text", dy: -5, fontSize: 9 },
                     encoding: {
-                        x: { field: "hosts", type: "nominal", sort: { field: "order" } },
+                        x: { field: "hosts", type: "nominal", sort: hostLabels },
                         xOffset: { field: "tool", type: "nominal", sort: toolOrder },
                         y: { field: "seconds", type: "quantitative" },
                         text: { field: "seconds", type: "quantitative", format: ".1f" },
@@ -487,8 +579,22 @@ async function main(): Promise<void> {
             out: { type: "string" },
             "setup-only": { type: "boolean", default: false },
             parallel: { type: "string" },
+            logs: { type: "string" },
+            tools: { type: "string" },
         },
     });
+    if (values.tools !== undefined) {
+        const asked = values.tools.split(",").map((t) => t.trim());
+        const unknown = asked.filter((t) => !(allTools as readonly string[]).includes(t));
+        if (unknown.length > 0 || asked.length === 0) {
+            throw new Error(`--tools: give some of ${allTools.join(",")} (got ${values.tools})`);
+        }
+        tools = allTools.filter((t) => asked.includes(t));
+    }
+    if (values.logs !== undefined) {
+        logDir = path.resolve(values.logs);
+        fs.mkdirSync(logDir, { recursive: true });
+    }
     if (values.parallel !== undefined) {
         pulumiParallel = Number(values.parallel);
         if (!Number.isInteger(pulumiParallel) || pulumiParallel < 1) {
@@ -499,7 +605,7 @@ async function main(): Promise<void> {
     if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 200)) {
         throw new Error(`--sizes: give host counts separated by commas, e.g. 1,10,50 (got ${values.sizes})`);
     }
-    const full = values.sizes === undefined;
+    const full = values.sizes === undefined && values.tools === undefined && values.parallel === undefined;
     const outDir = values.out ?? (full ? path.join(project, "docs") : fs.mkdtempSync(path.join(os.tmpdir(), "sshremedy-fleet-bench-")));
     const playbookBin = await ensureAnsible();
     console.log(`== ${(await runOk([playbookBin, "--version"])).stdout.split("\n")[0]}`);
@@ -521,9 +627,13 @@ async function main(): Promise<void> {
     };
     const machineText = `${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}`;
     console.log(`== machine: ${machineText}`);
-    console.log("== pulumi up of a stack with no host (the fixed cost of any pulumi up)");
-    const empty = await pulumiEmpty();
-    console.log(`   ${empty.seconds.toFixed(2)} s`);
+    let empty: Measure | undefined;
+    if (tools.some((t) => t.startsWith("pulumi"))) {
+        console.log("== pulumi up of a stack with no host (the fixed cost of any pulumi up)");
+        await settle();
+        empty = await pulumiEmpty();
+        console.log(`   ${empty.seconds.toFixed(2)} s`);
+    }
     const results: SizeResult[] = [];
     for (const n of sizes) {
         results.push(await benchSize(n, playbookBin));
@@ -531,15 +641,22 @@ async function main(): Promise<void> {
     printTable(results);
     for (const r of results) {
         const line = (tool: Tool) => {
-            const t = r.tools[tool];
+            const t = r.tools[tool]!;
             const p = t.repair.phases;
+            const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
             return `${toolLabel[tool]}: state ${((t.stateBytesPerHost ?? 0) / 1024).toFixed(1)} KiB/host `
-                + `(backend folder with history ${((t.backendBytesPerHost ?? 0) / 1024).toFixed(1)} KiB/host), ${t.resourcesPerHost} resources/host; `
-                + `repair: ${p ? `${(p.startMs / 1000).toFixed(1)} s to the program, ${(p.stepsMs / 1000).toFixed(1)} s of steps, ${(p.tailMs / 1000).toFixed(1)} s after` : "?"}`;
+                + `(backend folder with its history ${((t.backendBytesPerHost ?? 0) / 1024).toFixed(1)} KiB/host), ${t.resourcesPerHost} resources/host; `
+                + `repair: ${p ? `engine ${sec(p.engineMs)}, program ${sec(p.programMs)}, probes ${sec(p.probeMs)}, steps ${sec(p.stepsMs)}, `
+                    + `after ${sec(p.tailMs)}` : "phases not seen"}`;
         };
-        console.log(`${r.hosts} host${r.hosts === 1 ? "" : "s"}: ${line("pulumi-ssh")}\n${" ".repeat(String(r.hosts).length + 7)}${line("pulumi-console")}`);
+        const lines = tools.filter((t) => t.startsWith("pulumi")).map(line);
+        if (lines.length > 0) {
+            console.log(`${r.hosts} host${r.hosts === 1 ? "" : "s"}: ${lines.join(`\n${" ".repeat(String(r.hosts).length + 7)}`)}`);
+        }
     }
-    console.log(`pulumi up of an empty stack: ${empty.seconds.toFixed(2)} s`);
+    if (empty) {
+        console.log(`pulumi up of a stack with no host: ${empty.seconds.toFixed(2)} s`);
+    }
     fs.mkdirSync(outDir, { recursive: true });
     const json = path.join(outDir, "fleet-bench.json");
     const png = path.join(outDir, "fleet-bench.png");
@@ -548,11 +665,12 @@ async function main(): Promise<void> {
         machine,
         fault: "S2 (DenyUsers alice appended to sshd_config, sshd restarted), injected afresh before each tool",
         tools: Object.fromEntries(tools.map((t) => [t, toolLabel[t]])),
-        emptyPulumiUpSeconds: Math.round(empty.seconds * 1000) / 1000,
+        pulumiParallel: pulumiParallel ?? "the CLI's default",
+        emptyPulumiUpSeconds: empty ? Math.round(empty.seconds * 1000) / 1000 : undefined,
         results: results.map((r) => ({
             hosts: r.hosts,
             tools: Object.fromEntries(tools.map((t) => {
-                const x = r.tools[t];
+                const x = r.tools[t]!;
                 const round = (m: Measure) => ({ ...m, seconds: Math.round(m.seconds * 1000) / 1000 });
                 return [t, { ...x, repair: round(x.repair), rerun: round(x.rerun) }];
             })),
