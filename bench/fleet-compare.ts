@@ -15,8 +15,9 @@
  * after it and after the rerun, or the benchmark stops with an error. Prints a table, writes the
  * numbers to docs/fleet-bench.json and a chart to docs/fleet-bench.png. Needs root (test hosts).
  *
- *   npm run bench:fleet                          # 1, 10 and 50 hosts, all four tools
+ *   npm run bench:fleet                          # 1, 10 and 50 hosts, all four tools, median of 3 runs
  *   npm run bench:fleet -- --sizes 1,10          # fewer sizes
+ *   npm run bench:fleet -- --repeat 1            # one run per size instead of three
  *   npm run bench:fleet -- --tools ansible,floor # some of ansible, pulumi-ssh, pulumi-console, floor
  *   npm run bench:fleet -- --parallel 50         # `pulumi up --parallel 50` instead of the CLI's default
  *   npm run bench:fleet -- --logs /tmp/bench     # keep each run's output, lines stamped with their time
@@ -44,6 +45,8 @@ const ansibleDir = path.join(__dirname, "ansible");
 const cacheDir = process.env.SSHREMEDY_CACHE ?? "/var/cache/sshremedy";
 const ansibleVersion = "2.19.14";
 const defaultSizes = [1, 10, 50];
+/** Each size is run this many times on fresh hosts and stacks; the table shows the medians. */
+const defaultRepeat = 3;
 /** One run of any tool may take this long before it counts as hung. */
 const runTimeoutMs = 30 * 60_000;
 
@@ -489,6 +492,38 @@ async function benchSize(n: number, playbookBin: string): Promise<SizeResult> {
     }
 }
 
+// --- repeats ---------------------------------------------------------------------------------------
+
+function median(xs: readonly number[]): number {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Every number of the objects, field by field, replaced by its median over the repeats. */
+function medianOf<T>(items: readonly T[]): T {
+    const first = items[0] as unknown;
+    if (typeof first === "number") {
+        return median(items as unknown as number[]) as unknown as T;
+    }
+    if (first === null || typeof first !== "object") {
+        return items[0];
+    }
+    const keys = Object.keys(first as object);
+    return Object.fromEntries(keys.map((k) => {
+        const values = items.map((i) => (i as Record<string, unknown>)[k]).filter((v) => v !== undefined);
+        return [k, values.length === items.length ? medianOf(values) : (first as Record<string, unknown>)[k]];
+    })) as T;
+}
+
+/** One size's repeats as one result: the median of each number. */
+function summarise(runs: readonly SizeResult[]): SizeResult {
+    return {
+        hosts: runs[0].hosts,
+        tools: Object.fromEntries(tools.map((t) => [t, medianOf(runs.map((r) => r.tools[t]!))])),
+    };
+}
+
 // --- report --------------------------------------------------------------------------------------
 
 function printTable(results: readonly SizeResult[]): void {
@@ -581,8 +616,13 @@ async function main(): Promise<void> {
             parallel: { type: "string" },
             logs: { type: "string" },
             tools: { type: "string" },
+            repeat: { type: "string" },
         },
     });
+    const repeat = Number(values.repeat ?? defaultRepeat);
+    if (!Number.isInteger(repeat) || repeat < 1) {
+        throw new Error(`--repeat: give a positive whole number (got ${values.repeat})`);
+    }
     if (values.tools !== undefined) {
         const asked = values.tools.split(",").map((t) => t.trim());
         const unknown = asked.filter((t) => !(allTools as readonly string[]).includes(t));
@@ -605,7 +645,7 @@ async function main(): Promise<void> {
     if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 200)) {
         throw new Error(`--sizes: give host counts separated by commas, e.g. 1,10,50 (got ${values.sizes})`);
     }
-    const full = values.sizes === undefined && values.tools === undefined && values.parallel === undefined;
+    const full = values.sizes === undefined && values.tools === undefined && values.parallel === undefined && values.repeat === undefined;
     const outDir = values.out ?? (full ? path.join(project, "docs") : fs.mkdtempSync(path.join(os.tmpdir(), "sshremedy-fleet-bench-")));
     const playbookBin = await ensureAnsible();
     console.log(`== ${(await runOk([playbookBin, "--version"])).stdout.split("\n")[0]}`);
@@ -634,9 +674,20 @@ async function main(): Promise<void> {
         empty = await pulumiEmpty();
         console.log(`   ${empty.seconds.toFixed(2)} s`);
     }
-    const results: SizeResult[] = [];
+    const runs: SizeResult[][] = [];
     for (const n of sizes) {
-        results.push(await benchSize(n, playbookBin));
+        const repeats: SizeResult[] = [];
+        for (let i = 0; i < repeat; i++) {
+            if (repeat > 1) {
+                console.log(`== ${n} host${n === 1 ? "" : "s"}, run ${i + 1} of ${repeat} (fresh hosts and stacks)`);
+            }
+            repeats.push(await benchSize(n, playbookBin));
+        }
+        runs.push(repeats);
+    }
+    const results = runs.map(summarise);
+    if (repeat > 1) {
+        console.log(`== the median of ${repeat} runs on fresh hosts:`);
     }
     printTable(results);
     for (const r of results) {
@@ -667,16 +718,17 @@ async function main(): Promise<void> {
         tools: Object.fromEntries(tools.map((t) => [t, toolLabel[t]])),
         pulumiParallel: pulumiParallel ?? "the CLI's default",
         emptyPulumiUpSeconds: empty ? Math.round(empty.seconds * 1000) / 1000 : undefined,
-        results: results.map((r) => ({
-            hosts: r.hosts,
-            tools: Object.fromEntries(tools.map((t) => {
-                const x = r.tools[t]!;
-                const round = (m: Measure) => ({ ...m, seconds: Math.round(m.seconds * 1000) / 1000 });
-                return [t, { ...x, repair: round(x.repair), rerun: round(x.rerun) }];
-            })),
-        })),
+        repeats: repeat,
+        results: results.map((r, i) => {
+            const round = (m: Measure) => ({ ...m, seconds: Math.round(m.seconds * 1000) / 1000 });
+            const rounded = (x: SizeResult) => Object.fromEntries(tools.map((t) => {
+                const y = x.tools[t]!;
+                return [t, { ...y, repair: round(y.repair), rerun: round(y.rerun) }];
+            }));
+            return { hosts: r.hosts, median: rounded(r), runs: runs[i].map(rounded) };
+        }),
     }, null, 2)}\n`);
-    await drawChart(results, machineText, png);
+    await drawChart(results, `${machineText}${repeat > 1 ? `; median of ${repeat} runs on fresh hosts` : ""}; fault [S2] injected before each repair`, png);
     console.log(`== written: ${json}, ${png}`);
 }
 
