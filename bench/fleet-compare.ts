@@ -333,10 +333,12 @@ function phasesOf(r: Timed): PulumiPhases | undefined {
 
 /** `--logs DIR`: each Ansible and Pulumi run's output, every line stamped with when it arrived. */
 let logDir: string | undefined;
+/** Which repeat is running: part of the log files' names. */
+let runTag = "";
 
 function keepLog(name: string, r: Timed): void {
     if (logDir) {
-        fs.writeFileSync(path.join(logDir, `${name}.log`), r.lines.map((l) => `${(l.at / 1000).toFixed(3).padStart(8)}  ${l.text}`).join("\n")
+        fs.writeFileSync(path.join(logDir, `${runTag}${name}.log`), r.lines.map((l) => `${(l.at / 1000).toFixed(3).padStart(8)}  ${l.text}`).join("\n")
             + `\n${(r.ms / 1000).toFixed(3).padStart(8)}  [exit ${r.code}]\n${r.stderr}`);
     }
 }
@@ -681,6 +683,7 @@ async function main(): Promise<void> {
             if (repeat > 1) {
                 console.log(`== ${n} host${n === 1 ? "" : "s"}, run ${i + 1} of ${repeat} (fresh hosts and stacks)`);
             }
+            runTag = repeat > 1 ? `run${i + 1}-` : "";
             repeats.push(await benchSize(n, playbookBin));
         }
         runs.push(repeats);
