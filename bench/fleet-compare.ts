@@ -22,6 +22,7 @@
  *   npm run bench:fleet -- --parallel 50         # `pulumi up --parallel 50` instead of the CLI's default
  *   npm run bench:fleet -- --logs /tmp/bench     # keep each run's output, lines stamped with their time
  *   npm run bench:fleet -- --setup-only          # only install ansible-core (once, into the cache)
+ *   npm run bench:fleet -- --redraw docs/fleet-bench.json   # the chart again from saved numbers
  * Only the full default run writes docs/; any other goes to a temp folder unless --out DIR is given.
  * Each measured run starts on a quiet machine (under 15 % CPU for two seconds).
  */
@@ -556,7 +557,7 @@ function importEsm<T>(pkg: string): Promise<T> {
     return dynamicImport(pathToFileURL(require.resolve(pkg)).href) as Promise<T>;
 }
 
-async function drawChart(results: readonly SizeResult[], machine: string, file: string): Promise<void> {
+async function drawChart(results: readonly SizeResult[], subtitle: string[], file: string): Promise<void> {
     const vl = await importEsm<typeof import("vega-lite/build/index")>("vega-lite");
     const vega = await importEsm<typeof import("vega")>("vega");
     const hostsLabel = (n: number) => `${n} host${n === 1 ? "" : "s"}`;
@@ -570,7 +571,7 @@ async function drawChart(results: readonly SizeResult[], machine: string, file: 
     const toolOrder = tools.map((t) => toolLabel[t]);
     const spec = {
         $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-        title: { text: "Repairing sshd on a fleet: wall time per run (seconds, lower is better)", subtitle: machine },
+        title: { text: "Repairing sshd on a fleet: wall time per run (seconds, lower is better)", subtitle },
         data: { values },
         facet: { column: { field: "phase", type: "nominal", title: null, sort: ["repair of [S2]", "converged rerun"] } },
         spec: {
@@ -607,6 +608,23 @@ async function drawChart(results: readonly SizeResult[], machine: string, file: 
     fs.writeFileSync(file, png);
 }
 
+function chartSubtitle(machine: string, repeat: number): string[] {
+    return [machine, `fault [S2] injected before each repair${repeat > 1 ? `; median of ${repeat} runs, each on fresh hosts` : ""}`];
+}
+
+/** `--redraw FILE`: the chart again from a fleet-bench.json, without running anything. */
+async function redraw(jsonFile: string, png: string): Promise<void> {
+    const saved = JSON.parse(fs.readFileSync(jsonFile, "utf8")) as {
+        date: string; repeats?: number;
+        machine: { cores: number; cpu: string; memoryGiB: number; node: string };
+        results: { hosts: number; median: Partial<Record<Tool, ToolResult>> }[];
+    };
+    const m = saved.machine;
+    tools = allTools.filter((t) => saved.results.every((r) => r.median[t] !== undefined));
+    await drawChart(saved.results.map((r) => ({ hosts: r.hosts, tools: r.median })),
+        chartSubtitle(`${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${saved.date.slice(0, 10)}`, saved.repeats ?? 1), png);
+}
+
 // --- main ----------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -619,8 +637,15 @@ async function main(): Promise<void> {
             logs: { type: "string" },
             tools: { type: "string" },
             repeat: { type: "string" },
+            redraw: { type: "string" },
         },
     });
+    if (values.redraw !== undefined) {
+        const png = path.join(path.dirname(path.resolve(values.redraw)), "fleet-bench.png");
+        await redraw(values.redraw, png);
+        console.log(`== written: ${png}`);
+        return;
+    }
     const repeat = Number(values.repeat ?? defaultRepeat);
     if (!Number.isInteger(repeat) || repeat < 1) {
         throw new Error(`--repeat: give a positive whole number (got ${values.repeat})`);
@@ -731,7 +756,7 @@ async function main(): Promise<void> {
             return { hosts: r.hosts, median: rounded(r), runs: runs[i].map(rounded) };
         }),
     }, null, 2)}\n`);
-    await drawChart(results, `${machineText}${repeat > 1 ? `; median of ${repeat} runs on fresh hosts` : ""}; fault [S2] injected before each repair`, png);
+    await drawChart(results, chartSubtitle(machineText, repeat), png);
     console.log(`== written: ${json}, ${png}`);
 }
 
