@@ -12,6 +12,9 @@ import type * as pulumi from "@pulumi/pulumi";
  * every resource's state: a step's state holds its parameters, not this code nor its scripts.
  */
 
+/** The apply phase's first step: when it fails, nothing has changed and there is nothing to restore. */
+export const snapshotLabel = "snapshot";
+
 export interface StepState {
     target: CommandTarget;
     pending: boolean;
@@ -56,18 +59,35 @@ export interface HostKeyState {
  * The resources change when the host differs from the declaration (`pending`, from the probe)
  * or the declaration itself changed, and never for anything else: a converged host shows no changes.
  */
-function stepDiff(olds: StepState, news: StepState) {
+function stepDiff(olds: StepState & { reaches?: string }, news: StepState) {
     const changes = news.pending || olds.desiredHash !== news.desiredHash
-        || JSON.stringify(olds.target) !== JSON.stringify(news.target);
+        || (olds.reaches ?? targetIdentity(olds.target)) !== targetIdentity(news.target);
     return { changes, deleteBeforeReplace: false };
 }
 
 /**
- * What a step keeps in state: what its diff compares, not the scripts it ran (they are inputs,
- * tens of KB a host, and every checkpoint would write them twice).
+ * Which host a target reaches, without how it gets in: no key, password or cloud credential. A
+ * step reruns when this changes (another host, port, user or console), not when only the
+ * operator's own key or credentials were rotated: the host is the same. Older states kept the
+ * whole target (`target`, a secret); newer ones keep this as `reaches`, in plain text.
  */
-function stepOutputs(inputs: StepState): StepState {
-    return { target: inputs.target, pending: inputs.pending, desiredHash: inputs.desiredHash, drift: inputs.drift };
+export function targetIdentity(t: CommandTarget | undefined): string {
+    // A string, not an object: state comes back with its object keys reordered.
+    if (!t) return "";
+    switch (t.kind) {
+        case "ssh": return JSON.stringify([t.kind, t.host, t.port ?? 22, t.user, t.hostKey ?? null]);
+        case "console": return JSON.stringify([t.kind, ...t.prefix]);
+        case "tat": return JSON.stringify([t.kind, t.instanceId, t.settings?.region ?? null]);
+        default: return JSON.stringify(t);
+    }
+}
+
+/**
+ * What a step keeps in state: what its diff compares, not the scripts it ran (they are inputs,
+ * and the file backend writes the whole state again at every step) nor the target's secrets.
+ */
+function stepOutputs(inputs: StepState): Omit<StepState, "target"> & { reaches: string } {
+    return { reaches: targetIdentity(inputs.target), pending: inputs.pending, desiredHash: inputs.desiredHash, drift: inputs.drift };
 }
 
 /** An ssh target with the host's known keys, unless it pins its own; other targets as they are. */
@@ -83,7 +103,10 @@ export const phaseProvider: pulumi.dynamic.ResourceProvider = {
         if (r.code !== 0) {
             const step = lastValue(kv, "failed_step") ?? "phase";
             let cause = `${describeTarget(target)}: ${step} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`;
-            if (inputs.onFailure) {
+            if (step === snapshotLabel) {
+                // The phase's first step: nothing was changed, and there is no snapshot to go back to.
+                cause += "; nothing on the host was changed";
+            } else if (inputs.onFailure) {
                 const back = await runScript(target, composePhase(inputs.onFailure));
                 cause += back.code === 0 ? "; the host is back on its snapshot"
                     : `; restoring failed too (${back.stderr.trim()}): the dead-man revert restores it when its window ends`;

@@ -42,7 +42,7 @@ export interface SshTarget {
     /**
      * A login of its own, never through a shared connection: the pipeline's verifying login, which
      * must prove a fresh login works. Other connections to the same user and host share one SSH
-     * connection per run (OpenSSH connection sharing, kept 60 s after its last use).
+     * connection per run (OpenSSH connection sharing, kept 30 s after its last use).
      */
     readonly fresh?: boolean;
 }
@@ -136,22 +136,68 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
 }
 
 /**
- * OpenSSH connection sharing: the first connection to a user@host:port from this process becomes
- * the master, and the later ones of the run (the next phases) ride on it without a new handshake.
- * Scoped to this process and kept 10 s after its last use, so no later run (and no other host
- * that takes the address) ever rides an old connection. The sockets live in a folder only this
- * user can enter, removed when the process ends.
+ * OpenSSH connection sharing: the first connection to a user@host:port within one `pulumi` run
+ * becomes the master, and the later ones of the run ride on it without a new handshake: the
+ * program's probe opens it, and the provider process's phases (another process of the same run)
+ * use it. The key exchange is most of an SSH client's CPU (OpenSSH 9.2's default, sntrup761,
+ * about 65 ms a connection on each side), so a fleet run pays it once per host, plus the verifying
+ * login, which is always fresh. Scoped to the run (the pulumi CLI's pid and start time, or this
+ * process when it runs under no CLI) and kept 30 s after its last use, so no later run (and no
+ * other host that takes the address) ever rides an old connection. The sockets live in a folder
+ * only this user can enter, removed when the processes of the run end.
  */
 function sharedConnection(): string[] {
     const fs: typeof import("fs") = require("fs");
     const os: typeof import("os") = require("os");
     const path: typeof import("path") = require("path");
-    const dir = path.join(os.tmpdir(), `sshremedy-mux-${process.pid}`);
-    if (!fs.existsSync(dir)) {
-        fs.mkdirSync(dir, { mode: 0o700 });
-        process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    const uid = process.getuid?.() ?? 0;
+    const g = globalThis as { __sshremedyMux?: string };
+    let dir = g.__sshremedyMux;
+    if (!dir || !fs.existsSync(dir)) {
+        dir = path.join(os.tmpdir(), `sshremedy-mux-${uid}-${runScope()}`);
+        try {
+            fs.mkdirSync(dir, { mode: 0o700 });
+        } catch (e) {
+            const st = (e as NodeJS.ErrnoException).code === "EEXIST" ? fs.lstatSync(dir) : undefined;
+            // Shared only when it is ours alone; anything else (a file, a link, another owner,
+            // wider modes) gets a folder of this process's own instead.
+            if (!st || !st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+                dir = fs.mkdtempSync(path.join(os.tmpdir(), "sshremedy-mux-"));
+            }
+        }
+        if (!g.__sshremedyMux) {
+            process.once("exit", () => fs.rmSync(g.__sshremedyMux!, { recursive: true, force: true }));
+        }
+        g.__sshremedyMux = dir;
     }
-    return ["-o", "ControlMaster=auto", "-o", `ControlPath=${dir}/%C`, "-o", "ControlPersist=10"];
+    return ["-o", "ControlMaster=auto", "-o", `ControlPath=${dir}/%C`, "-o", "ControlPersist=30"];
+}
+
+/**
+ * The `pulumi` run this process belongs to: the nearest ancestor named pulumi (the program runs
+ * under the language host, the providers directly under the CLI), by pid and start time, so a
+ * reused pid is another run. Without one, this process alone.
+ */
+export function runScope(): string {
+    const fs: typeof import("fs") = require("fs");
+    let pid = process.ppid;
+    for (let depth = 0; depth < 4 && pid > 1; depth++) {
+        let stat: string;
+        try {
+            stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        } catch {
+            break;
+        }
+        // pid (comm) state ppid … starttime: comm may hold spaces and parentheses; the last ")" ends it.
+        const close = stat.lastIndexOf(")");
+        const comm = stat.slice(stat.indexOf("(") + 1, close);
+        const fields = stat.slice(close + 2).split(" ");
+        if (comm === "pulumi") {
+            return `run-${pid}-${fields[19]}`;
+        }
+        pid = Number(fields[1]);
+    }
+    return `pid-${process.pid}`;
 }
 
 /** Where a target points, for messages: never includes the key. */

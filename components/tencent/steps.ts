@@ -4,8 +4,8 @@ import type { TencentSettings } from "./settings";
 import { providerShim } from "../core/provider-shim";
 
 const providers = path.join(__dirname, "step-providers");
-const diskSnapshotProvider = providerShim(providers, "diskSnapshotProvider");
-const admissionProvider = providerShim(providers, "admissionProvider");
+const diskSnapshotProvider = providerShim(providers, "diskSnapshotProvider", ["create", "update", "diff"]);
+const admissionProvider = providerShim(providers, "admissionProvider", ["create", "update", "diff", "delete"]);
 
 /**
  * The pipeline's cloud-side steps for a Tencent Cloud instance, as dynamic resources:
