@@ -6,7 +6,7 @@ import { CommandTarget, CommandTargetInput, describeTarget, runScript } from "./
 import { composePhase, parseKeyValues, splitByStep, Step } from "./compose";
 import type { TencentSettings } from "../tencent/settings";
 import { DiskSnapshot, SecurityGroupAdmission } from "../tencent/steps";
-import { fingerprint, snapshotLabel } from "./step-providers";
+import { fingerprint } from "./step-providers";
 import { providerShim } from "./provider-shim";
 
 export { acceptHostKeys, fingerprint } from "./step-providers";
@@ -14,9 +14,8 @@ export { acceptHostKeys, fingerprint } from "./step-providers";
 /**
  * The lockout-proof pipeline for one host, shared by every component: probe (program time, one
  * round trip; in preview too unless the preview is offline) → `<name>-host-key` (the host's keys
- * are the ones recorded or pinned, else nothing changes) → `<name>-apply` (a snapshot of every
- * path any concern may touch, the dead-man armed on it, then each concern's steps, sshd
- * restarted last) → `<name>-verify` (a
+ * are the ones recorded or pinned, else nothing changes) → `<name>-snapshot` → `<name>-apply`
+ * (dead-man armed first, then each concern's steps, sshd restarted last) → `<name>-verify` (a
  * fresh login from this machine against the pinned keys, sshd's effective values, disarm).
  * Each step is one round trip at most.
  */
@@ -101,12 +100,10 @@ export interface PipelineOutputs {
 /** The pipeline's step resources: types of their own, so `pulumi stack` and policies tell them apart. */
 export const stepTypes = {
     hostKey: "pulumi-nodejs:dynamic/sshremedy:HostKey",
+    snapshot: "pulumi-nodejs:dynamic/sshremedy:Snapshot",
     apply: "pulumi-nodejs:dynamic/sshremedy:Apply",
     verify: "pulumi-nodejs:dynamic/sshremedy:Verify",
 } as const;
-
-/** Where the apply phase's snapshot.sh keeps snapshots (its default SR_SNAPSHOT_DIR). */
-const snapshotRoot = "/var/lib/sshremedy/snapshots";
 
 /** The step providers, loaded by path in the provider process (see provider-shim.ts). */
 const providers = path.join(__dirname, "step-providers");
@@ -255,27 +252,30 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         sources: spec.login.apply((l) => [...(l.sources ?? [])]), owner: `${stackName}/${name}`,
     }, { parent, dependsOn: [hostKey] }) : undefined;
 
-    // The snapshot is the apply phase's first step: taken, and the dead-man armed on it, before
-    // anything changes, in the same round trip. Its id is chosen here, so the path is known.
-    const snapshotId = desiredHash.apply((hash) => `${hash}-${Date.now().toString(36)}`);
-    const plannedSnapshot = snapshotId.apply((id) => `${snapshotRoot}/${id}`);
-    const restoreFrom = (snap: string | undefined): Step[] => [
+    const snapshot = new PipelineStep(stepTypes.snapshot, phaseProvider, `${name}-snapshot`, {
+        ...common,
+        phase: pulumi.all([plan, desiredHash]).apply(([p, hash]): Step[] => [{
+            script: "host/snapshot",
+            env: {
+                SR_SNAPSHOT_ID: `${hash}-${Date.now().toString(36)}`, SR_PATHS: p.paths.join("\n"), SR_MODES: p.modes.join("\n"),
+                SR_KEEP: args.snapshotsKept,
+            },
+        }]),
+    }, { parent, dependsOn: disk ? [disk] : [hostKey] });
+    const snapshotPath = snapshot.result.apply((r) => r?.snapshot);
+    const restore = snapshotPath.apply((snap): Step[] => [
         { script: "host/deadman-disarm", env: { SR_DEADMAN_ID: deadmanId }, optional: true },
         { script: "host/restore", env: { SR_SNAPSHOT: snap ?? "" } },
-    ];
+    ]);
 
     const apply = new PipelineStep(stepTypes.apply, phaseProvider, `${name}-apply`, {
         ...common,
-        onFailure: plannedSnapshot.apply(restoreFrom),
-        phase: pulumi.all([plan, snapshotId, plannedSnapshot, spec]).apply(([p, id, snap, s]) => {
+        onFailure: restore,
+        phase: pulumi.all([plan, snapshotPath, spec]).apply(([p, snap, s]) => {
             const steps: Step[] = [{
-                script: "host/snapshot",
-                label: snapshotLabel,
-                env: { SR_SNAPSHOT_ID: id, SR_PATHS: p.paths.join("\n"), SR_MODES: p.modes.join("\n"), SR_KEEP: args.snapshotsKept },
-            }, {
                 script: "host/deadman-arm",
                 env: {
-                    SR_DEADMAN_ID: deadmanId, SR_SNAPSHOT: snap, SR_WINDOW: args.deadmanWindowSec,
+                    SR_DEADMAN_ID: deadmanId, SR_SNAPSHOT: snap ?? "", SR_WINDOW: args.deadmanWindowSec,
                     SR_RESTORE_SCRIPT: { script: "host/restore" }, SR_LIB_SCRIPT: { script: "host/lib" },
                 },
             }];
@@ -286,10 +286,7 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
             steps.push({ script: "host/sshd-restart", env: { SR_RESTART: restart ? "yes" : "no" } });
             return steps;
         }),
-    }, { parent, dependsOn: disk ? [disk] : [hostKey] });
-    // The snapshot the last change was made on (from state when nothing changed this run).
-    const snapshotPath = apply.result.apply((r) => r?.snapshot);
-    const restore = snapshotPath.apply(restoreFrom);
+    }, { parent, dependsOn: [snapshot] });
 
     const login = pulumi.all([spec.login, args.privateKey, args.password]).apply(([l, privateKey, password]): CommandTarget => ({
         kind: "ssh", host: l.host, port: l.port, user: l.user, privateKey, password, fresh: true, ...(l.hostKey ? { hostKey: l.hostKey } : {}),

@@ -12,9 +12,6 @@ import type * as pulumi from "@pulumi/pulumi";
  * every resource's state: a step's state holds its parameters, not this code nor its scripts.
  */
 
-/** The apply phase's first step: when it fails, nothing has changed and there is nothing to restore. */
-export const snapshotLabel = "snapshot";
-
 export interface StepState {
     target: CommandTarget;
     pending: boolean;
@@ -103,10 +100,7 @@ export const phaseProvider: pulumi.dynamic.ResourceProvider = {
         if (r.code !== 0) {
             const step = lastValue(kv, "failed_step") ?? "phase";
             let cause = `${describeTarget(target)}: ${step} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`;
-            if (step === snapshotLabel) {
-                // The phase's first step: nothing was changed, and there is no snapshot to go back to.
-                cause += "; nothing on the host was changed";
-            } else if (inputs.onFailure) {
+            if (inputs.onFailure) {
                 const back = await runScript(target, composePhase(inputs.onFailure));
                 cause += back.code === 0 ? "; the host is back on its snapshot"
                     : `; restoring failed too (${back.stderr.trim()}): the dead-man revert restores it when its window ends`;
