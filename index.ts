@@ -43,8 +43,8 @@ interface HostDeclaration {
 
 const config = new pulumi.Config("sshremedy");
 
-// Pulumi's Node SDK records, for every resource, the whole call stack that registered it (through
-// source maps under ts-node) and keeps it in state. For a fleet that is most of the program's own
+// Pulumi's Node SDK records, for every resource, the whole call stack that registered it (mapped
+// through source maps) and keeps it in state. For a fleet that is most of the program's own
 // CPU and 0.7 KB of state a resource, rewritten at every checkpoint; nothing of this project reads
 // it. Off unless `sshremedy:resourceStackTraces` is true. A private method of the SDK: when a later
 // SDK has none, this does nothing.

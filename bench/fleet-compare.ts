@@ -22,6 +22,7 @@
  *   npm run bench:fleet -- --parallel 50         # `pulumi up --parallel 50` instead of the CLI's default
  *   npm run bench:fleet -- --logs /tmp/bench     # keep each run's output, lines stamped with their time
  *   npm run bench:fleet -- --setup-only          # only install ansible-core (once, into the cache)
+ *   npm run bench:fleet -- --cpu                 # also where each pulumi up's CPU went (process accounting)
  *   npm run bench:fleet -- --redraw docs/fleet-bench.json   # the chart again from saved numbers
  * Only the full default run writes docs/; any other goes to a temp folder unless --out DIR is given.
  * Each measured run starts on a quiet machine (under 15 % CPU for two seconds).
@@ -40,6 +41,7 @@ import { injectFault } from "../test/harness/faults";
 import { createHosts, destroyHost, ensureClientKeys, TestHost } from "../test/harness/lab";
 import { TestStack } from "../test/harness/pulumi";
 import { sshLogin } from "../test/harness/ssh";
+import { CpuSplit, ensureAcct, withAccounting } from "./cpu-split";
 
 const project = path.join(__dirname, "..");
 const ansibleDir = path.join(__dirname, "ansible");
@@ -69,6 +71,7 @@ interface Timed {
     readonly ms: number;
     /** Milliseconds from the start at which each stdout line arrived. */
     readonly lines: { readonly at: number; readonly text: string }[];
+    readonly pid: number;
 }
 
 /**
@@ -94,6 +97,8 @@ interface PulumiPhases {
 interface Measure {
     readonly seconds: number;
     readonly phases?: PulumiPhases;
+    /** `--cpu`, pulumi only: CPU seconds by who spent them (see cpu-split.ts). */
+    readonly cpu?: CpuSplit;
     /** Floor only: the slowest host's shell session and its login after it, in seconds. */
     readonly slowestSession?: number;
     readonly slowestLogin?: number;
@@ -140,7 +145,7 @@ function runTimed(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; inpu
             clearTimeout(timer);
             const ms = since();
             if (partial) lines.push({ at: ms, text: partial });
-            resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), ms, lines });
+            resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), ms, lines, pid: child.pid ?? 0 });
         });
         child.stdin.on("error", () => undefined);
         child.stdin.end(opts.input ?? "");
@@ -344,19 +349,23 @@ function keepLog(name: string, r: Timed): void {
     }
 }
 
+/** `--cpu`: each pulumi up runs with process accounting on, and its CPU is split by who spent it. */
+let cpuSplit = false;
+
 /** `pulumi up --parallel`: undefined leaves the CLI's default (4 per core). */
 let pulumiParallel: number | undefined;
 
 async function pulumiUp(s: TestStack, converged: boolean, logName: string): Promise<Measure> {
     const args = ["up", "--yes", "--skip-preview", ...(pulumiParallel ? ["--parallel", String(pulumiParallel)] : []),
         ...(converged ? ["--expect-no-changes"] : [])];
-    const r = await runTimed(pulumiArgv(s, args), { env: s.env });
+    const go = () => runTimed(pulumiArgv(s, args), { env: s.env });
+    const { result: r, cpu } = cpuSplit ? await withAccounting(go, (t) => t.pid) : { result: await go(), cpu: undefined };
     keepLog(logName, r);
     if (r.code !== 0) {
         throw new Error(`pulumi ${args.join(" ")} on ${s.stack} exited ${r.code}${converged ? " (the converged rerun changed something?)" : ""}:\n`
             + `${r.stdout.slice(-8000)}\n${r.stderr.slice(-4000)}`);
     }
-    return { seconds: r.ms / 1000, phases: phasesOf(r) };
+    return { seconds: r.ms / 1000, phases: phasesOf(r), ...(cpu ? { cpu } : {}) };
 }
 
 async function makeStack(entries: unknown[]): Promise<TestStack> {
@@ -625,6 +634,12 @@ async function redraw(jsonFile: string, png: string): Promise<void> {
         chartSubtitle(`${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${saved.date.slice(0, 10)}`, saved.repeats ?? 1), png);
 }
 
+/** `; repair CPU 41.2 s: engine 9.1, program …` when the run was accounted. */
+function cpuLine(c: CpuSplit | undefined, what: string): string {
+    return c ? `; ${what} CPU ${c.total.toFixed(1)} s: engine ${c.engine.toFixed(1)}, program ${c.program.toFixed(1)}, `
+        + `providers ${c.providers.toFixed(1)}, ssh clients ${c.ssh.toFixed(1)}, other tools ${c.tools.toFixed(1)}, in the hosts ${c.hosts.toFixed(1)}` : "";
+}
+
 // --- main ----------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -638,6 +653,7 @@ async function main(): Promise<void> {
             tools: { type: "string" },
             repeat: { type: "string" },
             redraw: { type: "string" },
+            cpu: { type: "boolean", default: false },
         },
     });
     if (values.redraw !== undefined) {
@@ -668,11 +684,15 @@ async function main(): Promise<void> {
             throw new Error(`--parallel: give a positive whole number (got ${values.parallel})`);
         }
     }
+    if (values.cpu) {
+        cpuSplit = true;
+        await ensureAcct();
+    }
     const sizes = (values.sizes ?? defaultSizes.join(",")).split(",").map((s) => Number(s.trim()));
     if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 200)) {
         throw new Error(`--sizes: give host counts separated by commas, e.g. 1,10,50 (got ${values.sizes})`);
     }
-    const full = values.sizes === undefined && values.tools === undefined && values.parallel === undefined && values.repeat === undefined;
+    const full = values.sizes === undefined && values.tools === undefined && values.parallel === undefined && values.repeat === undefined && !values.cpu;
     const outDir = values.out ?? (full ? path.join(project, "docs") : fs.mkdtempSync(path.join(os.tmpdir(), "sshremedy-fleet-bench-")));
     const playbookBin = await ensureAnsible();
     console.log(`== ${(await runOk([playbookBin, "--version"])).stdout.split("\n")[0]}`);
@@ -726,7 +746,7 @@ async function main(): Promise<void> {
             return `${toolLabel[tool]}: state ${((t.stateBytesPerHost ?? 0) / 1024).toFixed(1)} KiB/host `
                 + `(backend folder with its history ${((t.backendBytesPerHost ?? 0) / 1024).toFixed(1)} KiB/host), ${t.resourcesPerHost} resources/host; `
                 + `repair: ${p ? `engine ${sec(p.engineMs)}, program ${sec(p.programMs)}, probes ${sec(p.probeMs)}, steps ${sec(p.stepsMs)}, `
-                    + `after ${sec(p.tailMs)}` : "phases not seen"}`;
+                    + `after ${sec(p.tailMs)}` : "phases not seen"}${cpuLine(t.repair.cpu, "repair")}${cpuLine(t.rerun.cpu, "rerun")}`;
         };
         const lines = tools.filter((t) => t.startsWith("pulumi")).map(line);
         if (lines.length > 0) {

@@ -12,7 +12,7 @@ export type ShimMethod = "check" | "create" | "update" | "diff" | "delete";
  * transports, the script composer and the cloud client: tens of kilobytes a step. Through this
  * shim a step's state holds one small loader, a module path and one line per method (about 1 KB);
  * the module is loaded once per provider process (compiled JavaScript from the package, or the
- * TypeScript source through ts-node when the stack runs from a source checkout). Only the methods
+ * TypeScript source through esbuild-register when the stack runs from a source checkout). Only the methods
  * named are defined: a missing `check` passes the inputs through, a missing `delete` does nothing.
  */
 export function providerShim(module: string, name: string, methods: readonly ShimMethod[]): pulumi.dynamic.ResourceProvider {
@@ -21,7 +21,7 @@ export function providerShim(module: string, name: string, methods: readonly Shi
         const fs = require("fs"), g: any = globalThis;
         if (!fs.existsSync(module + ".js")) {
             if (!fs.existsSync(module + ".ts")) throw new Error(`sshremedy: its step providers are missing (${module}.js): reinstall the sshremedy package`);
-            g.__srTs ??= require("ts-node").register({ transpileOnly: true });
+            g.__srTs ??= require("esbuild-register/dist/node").register({ target: "node22" });
         }
         return require(module)[name][op](...a);
     };
