@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { runOverTat, type TatTarget } from "../tencent/transport";
+import { spawnCollect } from "./spawner";
 import type { TencentSettingsArgs } from "../tencent/settings";
 
 /**
@@ -60,14 +61,13 @@ export interface ScriptResult {
 }
 
 /**
- * Runs a shell script on a host through its target. Self-contained (requires inside) because
- * Pulumi serialises it into the dynamic provider that runs it.
+ * Runs a shell script on a host through its target. The ssh or console process is started by the
+ * spawner's helper process (see spawner.ts), not by this one.
  */
 export async function runScript(target: CommandTarget, script: string, timeoutMs = 120_000): Promise<ScriptResult> {
     if (target.kind === "tat") {
         return runOverTat(target, script, timeoutMs);
     }
-    const cp: typeof import("child_process") = require("child_process");
     const fs: typeof import("fs") = require("fs");
     const os: typeof import("os") = require("os");
     const path: typeof import("path") = require("path");
@@ -108,26 +108,9 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
         argv = [...target.prefix, "/bin/sh", "-s"];
     }
     try {
-        return await new Promise<ScriptResult>((resolve, reject) => {
-            const child = cp.spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], env, detached: true });
-            const out: Buffer[] = [];
-            const err: Buffer[] = [];
-            child.stdout.on("data", (b: Buffer) => out.push(b));
-            child.stderr.on("data", (b: Buffer) => err.push(b));
-            const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-            child.on("error", (e) => {
-                clearTimeout(timer);
-                reject(e);
-            });
-            child.on("close", (code) => {
-                clearTimeout(timer);
-                const stderr = Buffer.concat(err).toString("utf8").split("\n")
-                    .filter((l) => !l.startsWith("Warning: Permanently added")).join("\n");
-                resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr });
-            });
-            child.stdin.on("error", () => undefined);
-            child.stdin.end(script);
-        });
+        const r = await spawnCollect(argv, { env, input: script, timeoutMs, detached: true });
+        const stderr = r.stderr.split("\n").filter((l) => !l.startsWith("Warning: Permanently added")).join("\n");
+        return { code: r.code, stdout: r.stdout, stderr };
     } finally {
         if (scratch) {
             fs.rmSync(scratch, { recursive: true, force: true });

@@ -178,6 +178,20 @@ export function loginKeyConcern(args: LoginKeyArgs): Concern {
  * temporary folder for the call.
  */
 export function derivePublicKey(privateKey: string): string {
+    // A fleet declares one key for every host: ssh-keygen runs once per key, not once per host.
+    const id = require("crypto").createHash("sha256").update(privateKey).digest("hex");
+    let known = derivedKeys.get(id);
+    if (known === undefined) {
+        known = derivePublicKeyOnce(privateKey);
+        derivedKeys.set(id, known);
+    }
+    return known;
+}
+
+/** Public halves already derived in this process, by the sha256 of the private key text. */
+const derivedKeys = new Map<string, string>();
+
+function derivePublicKeyOnce(privateKey: string): string {
     const cp: typeof import("child_process") = require("child_process");
     const fs: typeof import("fs") = require("fs");
     const os: typeof import("os") = require("os");
