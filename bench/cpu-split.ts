@@ -11,7 +11,12 @@
  *   hosts        everything that ran inside the test hosts (sshd, the host scripts, systemctl, …)
  *
  * Processes still running when accounting stops are not recorded: callers end the run's SSH
- * master connections first (see endMasters).
+ * master connections first (see endMasters). Accounting counts CPU in ticks of 10 ms per process,
+ * so the hundreds of short processes a host script starts read as almost nothing: the totals come
+ * from cgroup v2 instead (`cpu.stat`, microseconds): the run goes into a cgroup of its own (every
+ * process it starts stays in it, detached SSH masters too), and each test host has its own.
+ * `machine` and `hosts` are those totals; the accounted split of the machine's share is scaled
+ * to add up to it.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -19,6 +24,8 @@ import * as path from "path";
 import { run, runOk } from "../test/harness/exec";
 
 export interface CpuSplit {
+    /** The run's cgroup: everything this machine ran for it. */
+    readonly machine: number;
     readonly engine: number;
     readonly program: number;
     readonly providers: number;
@@ -79,7 +86,7 @@ export function splitRecords(records: readonly AcctRecord[], root: number): CpuS
     }
     const round = (x: number) => Math.round(x * 100) / 100;
     const total = Object.values(sums).reduce((a, b) => a + b, 0);
-    return { engine: round(sums.engine), program: round(sums.program), providers: round(sums.providers), ssh: round(sums.ssh),
+    return { machine: round(total - sums.hosts), engine: round(sums.engine), program: round(sums.program), providers: round(sums.providers), ssh: round(sums.ssh),
         tools: round(sums.tools), hosts: round(sums.hosts), total: round(total) };
 }
 
@@ -115,19 +122,59 @@ export async function endMasters(): Promise<void> {
     }
 }
 
-/** Runs `body` with process accounting on; returns its result and the CPU split under `root()`. */
-export async function withAccounting<T>(body: () => Promise<T>, root: (result: T) => number): Promise<{ result: T; cpu: CpuSplit }> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sshremedy-acct-"));
-    const file = path.join(dir, "pacct");
+/** The cgroup v2 hierarchy (hybrid: mounted at unified/), or undefined without one. */
+function cgroup2(): string | undefined {
+    return ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((r) => fs.existsSync(path.join(r, "cgroup.controllers")) || fs.existsSync(path.join(r, "cgroup.procs")) && fs.existsSync(path.join(r, "cpu.stat")));
+}
+
+/** CPU seconds a cgroup and its children have used (`usage_usec` of cpu.stat). */
+function usage(dir: string): number {
+    try {
+        const m = /^usage_usec (\d+)$/m.exec(fs.readFileSync(path.join(dir, "cpu.stat"), "utf8"));
+        return m ? Number(m[1]) / 1e6 : 0;
+    } catch {
+        return 0;
+    }
+}
+
+let runs = 0;
+
+/**
+ * Runs `body` with process accounting on and its command in a cgroup of its own: `body` gets the
+ * argv prefix that puts a command there. Returns its result and where the CPU went; `root` gives
+ * the pid of the run's pulumi CLI from the result.
+ */
+export async function withAccounting<T>(body: (prefix: string[]) => Promise<T>, root: (result: T) => number): Promise<{ result: T; cpu: CpuSplit }> {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sshremedy-acct-"));
+    const file = path.join(tmp, "pacct");
+    const v2 = cgroup2();
+    const group = v2 ? path.join(v2, `sshremedy-bench-${process.pid}-${++runs}`) : undefined;
+    if (group) fs.mkdirSync(group);
+    const lab = v2 ? path.join(v2, "sshremedy-lab") : undefined;
+    const prefix = group ? ["sh", "-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', "sh", group] : [];
     fs.writeFileSync(file, "");
     await runOk(["accton", file]);
     try {
-        const result = await body();
+        const hostsBefore = lab ? usage(lab) : 0;
+        const result = await body(prefix);
         await endMasters();
+        const hosts = lab ? usage(lab) - hostsBefore : 0;
+        const machine = group ? usage(group) : 0;
         await runOk(["accton", "off"]);
-        return { result, cpu: splitRecords(await readAcct(file), root(result)) };
+        const acct = splitRecords(await readAcct(file), root(result));
+        if (!group) return { result, cpu: acct };
+        // The long-lived processes as accounted; the rest of the run's cgroup is its short processes.
+        const named = acct.engine + acct.program + acct.providers + acct.ssh;
+        const round = (x: number) => Math.round(x * 100) / 100;
+        return {
+            result,
+            cpu: { ...acct, machine: round(machine), tools: round(Math.max(0, machine - named)), hosts: round(hosts), total: round(machine + hosts) },
+        };
     } finally {
         await run(["accton", "off"]);
-        fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(tmp, { recursive: true, force: true });
+        if (group) {
+            try { fs.rmdirSync(group); } catch { /* a process of the run is still ending: left for the machine's next boot */ }
+        }
     }
 }

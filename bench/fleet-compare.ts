@@ -358,7 +358,7 @@ let pulumiParallel: number | undefined;
 async function pulumiUp(s: TestStack, converged: boolean, logName: string): Promise<Measure> {
     const args = ["up", "--yes", "--skip-preview", ...(pulumiParallel ? ["--parallel", String(pulumiParallel)] : []),
         ...(converged ? ["--expect-no-changes"] : [])];
-    const go = () => runTimed(pulumiArgv(s, args), { env: s.env });
+    const go = (prefix: string[] = []) => runTimed([...prefix, ...pulumiArgv(s, args)], { env: s.env });
     const { result: r, cpu } = cpuSplit ? await withAccounting(go, (t) => t.pid) : { result: await go(), cpu: undefined };
     keepLog(logName, r);
     if (r.code !== 0) {
@@ -636,8 +636,8 @@ async function redraw(jsonFile: string, png: string): Promise<void> {
 
 /** `; repair CPU 41.2 s: engine 9.1, program …` when the run was accounted. */
 function cpuLine(c: CpuSplit | undefined, what: string): string {
-    return c ? `; ${what} CPU ${c.total.toFixed(1)} s: engine ${c.engine.toFixed(1)}, program ${c.program.toFixed(1)}, `
-        + `providers ${c.providers.toFixed(1)}, ssh clients ${c.ssh.toFixed(1)}, other tools ${c.tools.toFixed(1)}, in the hosts ${c.hosts.toFixed(1)}` : "";
+    return c ? `; ${what} CPU ${c.total.toFixed(1)} s: this machine ${c.machine.toFixed(1)} (engine ${c.engine.toFixed(1)}, program ${c.program.toFixed(1)}, `
+        + `providers ${c.providers.toFixed(1)}, ssh clients ${c.ssh.toFixed(1)}, other processes ${c.tools.toFixed(1)}), in the hosts ${c.hosts.toFixed(1)}` : "";
 }
 
 // --- main ----------------------------------------------------------------------------------------
