@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import { FaultId, faultLogin, InjectOptions, injectFault } from "../harness/faults";
-import { createHost, createHosts, destroyHost, TestHost } from "../harness/lab";
+import { FaultId, faultLogin, holdUnauthenticated, InjectOptions, injectFault, stillOpen } from "../harness/faults";
+import { createHost, createHosts, destroyHost, ensureClientKeys, TestHost, testUsers } from "../harness/lab";
 import { TestStack } from "../harness/pulumi";
 import { stackFor } from "../harness/stacks";
 import { sshLogin } from "../harness/ssh";
@@ -37,7 +37,7 @@ describe("SshAccess through index.ts: every catalogue fault repaired by a real p
     ];
 
     for (const f of faults) {
-        it(`[${f.id}] ${f.title}: the symptom, pulumi up, then the login works and the snapshot exists`, async () => {
+        it(`[${f.id}] ${f.title}: the symptom, pulumi up, then the login works${f.id === "S8" ? " while connections are held again (effective MaxStartups shown)" : ""} and the snapshot exists`, async () => {
             const host = await createHost();
             hosts.push(host);
             const fault = await injectFault(host, f.id, f.opts);
@@ -47,15 +47,65 @@ describe("SshAccess through index.ts: every catalogue fault repaired by a real p
 
             stack = await stackFor([{ host, user: f.user, method: f.method }]);
             const up = await stack.up();
-            fault.release();
             assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
+            // [S8]: the repaired sshd's own MaxStartups, and the login made while as many
+            // unauthenticated connections as the fault held are open again against it.
+            const held = f.id === "S8" ? await holdUnauthenticated(host, 3) : [];
+            if (f.id === "S8") {
+                const effective = await host.consoleOk("sshd -T | grep '^maxstartups '");
+                const start = Number(/^maxstartups (\d+)/m.exec(effective)?.[1]);
+                assert.ok(start > held.length, `sshd's effective MaxStartups is still too low: ${effective.trim()}`);
+                assert.equal(stillOpen(held), held.length, "sshd dropped the held connections: the login below would prove nothing");
+            }
             const after = await sshLogin({ address: host.address, ...(await faultLogin(f.id)) });
             assert.ok(after.ok, `login still fails: ${after.symptom}`);
+            assert.equal(stillOpen(held), held.length, "the held connections closed before the login: it did not share sshd with them");
+            held.forEach((x) => x.destroy());
+            fault.release();
             const result = ((await stack.outputs()).results as Record<string, { snapshot: string; drift: string[] }>)[host.name];
             assert.ok(result.drift.length > 0, "the run saw nothing wrong");
             assert.equal((await host.console(`test -s ${result.snapshot}/manifest`)).code, 0, `no snapshot at ${result.snapshot}`);
         });
     }
+
+    it("[secrets] loginKey, adminKey and loginPassword: no line of either key's body and not the password in preview, up, outputs or state", async () => {
+        const [keyHost, passwordHost] = await createHosts(2);
+        hosts.push(keyHost, passwordHost);
+        const keys = await ensureClientKeys();
+        // The admin key is another key than the login's, accepted by root only.
+        const adminKey = fs.readFileSync(keys.extra[0], "utf8");
+        const adminPublic = fs.readFileSync(`${keys.extra[0]}.pub`, "utf8").trim();
+        await keyHost.consoleOk(`install -d -m 700 /root/.ssh && printf '%s\\n' '${adminPublic}' >> /root/.ssh/authorized_keys`);
+        await injectFault(keyHost, "S2");
+        await injectFault(passwordHost, "S5");
+        stack = await stackFor([
+            { host: keyHost, extra: { console: undefined, ssh: { user: "root" } } },
+            { host: passwordHost, method: "password" },
+        ]);
+        await stack.setConfig("sshremedy:adminKey", adminKey, true);
+        const bodyLines = (key: string) => key.split("\n").filter((l) => l.length > 0 && !l.startsWith("-----"));
+        const secrets = [...bodyLines(fs.readFileSync(keys.main, "utf8")), ...bodyLines(adminKey), testUsers.alice.password];
+        assert.ok(secrets.length >= 11, `too few secret lines to look for: ${secrets.length}`);
+
+        const preview = await stack.pulumi(["preview", "--diff"]);
+        assert.equal(preview.code, 0, preview.stdout + preview.stderr);
+        const up = await stack.up();
+        assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
+        assert.ok((await sshLogin({ address: keyHost.address, ...(await faultLogin("S2")) })).ok, "the key login still fails");
+        assert.ok((await sshLogin({ address: passwordHost.address, ...(await faultLogin("S5")) })).ok, "the password login still fails");
+        const outputs = await stack.pulumi(["stack", "output", "--json"]);
+        const exported = await stack.pulumi(["stack", "export"]);
+        const places: [string, string][] = [
+            ["preview", preview.stdout + preview.stderr], ["pulumi up", up.stdout + up.stderr],
+            ["stack outputs", outputs.stdout], ["stack export", exported.stdout], ["the state files", stack.stateText()],
+        ];
+        for (const [where, text] of places) {
+            assert.ok(text.length > 0, `nothing read from ${where}`);
+            for (const secret of secrets) {
+                assert.ok(!text.includes(secret), `${where} holds a secret (${secret === testUsers.alice.password ? "the login password" : "a line of a private key"})`);
+            }
+        }
+    });
 
     it("[S9] SELinux: this kernel has none, so the concern reports it and changes nothing", async () => {
         const host = await createHost();

@@ -228,21 +228,26 @@ echo "fail2ban did not install its ban" >&2; exit 1`);
     };
 }
 
-async function injectS8(host: TestHost): Promise<InjectedFault> {
-    // MaxStartups 1: once one connection sits unauthenticated, sshd drops every new one.
-    await appendDirectives(host, ["MaxStartups 1"]);
-    const restart = await host.restartSshd();
-    await host.waitForSsh();
-    // Connections that sent their banner and then stall in key exchange: unauthenticated for
-    // LoginGraceTime, which is what MaxStartups counts. The count belongs to the listening sshd:
-    // should sshd be restarted meanwhile (seen under load), the held connections are opened again.
-    let held: net.Socket[] = [];
-    for (let attempt = 0; attempt < 5 && held.length === 0; attempt++) {
-        const socks = Array.from({ length: 3 }, () => {
+/**
+ * Opens `count` connections that send their banner and then stall in key exchange: unauthenticated
+ * for LoginGraceTime, which is what MaxStartups counts. With `untilRefused`, only connections that
+ * make sshd refuse new ones are kept (the count belongs to the listening sshd: should it be
+ * restarted meanwhile, seen under load, they are opened again); none when it never refuses.
+ * Otherwise they are kept once sshd has answered each with its banner.
+ */
+export async function holdUnauthenticated(host: TestHost, count: number, opts: { untilRefused?: boolean } = {}): Promise<net.Socket[]> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+        const socks = await Promise.all(Array.from({ length: count }, () => new Promise<net.Socket>((resolve) => {
             const sock = net.connect({ host: host.address, port: 22 }, () => sock.write("SSH-2.0-sshremedy-hold\r\n"));
             sock.on("error", () => undefined);
-            return sock;
-        });
+            // sshd speaks first; a connection refused at once never shows its banner.
+            sock.once("data", () => resolve(sock));
+            sock.once("close", () => resolve(sock));
+            setTimeout(() => resolve(sock), 2_000);
+        })));
+        if (!opts.untilRefused) {
+            return socks;
+        }
         const deadline = Date.now() + 3_000;
         let dropped = 0;
         while (dropped < 3 && Date.now() < deadline) {
@@ -250,11 +255,24 @@ async function injectS8(host: TestHost): Promise<InjectedFault> {
             await sleep(150);
         }
         if (dropped >= 3) {
-            held = socks;
-        } else {
-            socks.forEach((x) => x.destroy());
+            return socks;
         }
+        socks.forEach((x) => x.destroy());
     }
+    return [];
+}
+
+/** How many of the held connections sshd still keeps open. */
+export function stillOpen(socks: readonly net.Socket[]): number {
+    return socks.filter((x) => !x.destroyed && x.readyState === "open").length;
+}
+
+async function injectS8(host: TestHost): Promise<InjectedFault> {
+    // MaxStartups 1: once one connection sits unauthenticated, sshd drops every new one.
+    await appendDirectives(host, ["MaxStartups 1"]);
+    const restart = await host.restartSshd();
+    await host.waitForSsh();
+    const held = await holdUnauthenticated(host, 3, { untilRefused: true });
     if (held.length === 0) {
         throw new Error("S8: sshd kept answering new connections with MaxStartups 1 and connections held open");
     }
