@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { runOverTat, type TatTarget } from "../tencent/transport";
 import { spawnCollect } from "./spawner";
+import { providerShim } from "./provider-shim";
 import type { TencentSettingsArgs } from "../tencent/settings";
 
 /**
@@ -197,7 +198,7 @@ interface HostCommandState {
     stdout: string;
 }
 
-const hostCommandProvider: pulumi.dynamic.ResourceProvider = {
+export const hostCommandProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: HostCommandState) {
         const r = await runScript(inputs.target, inputs.create);
         if (r.code !== 0) {
@@ -261,11 +262,14 @@ export interface HostCommandArgs {
 /** Its type token; the generic dynamic type it had before is an alias. */
 export const hostCommandType = "pulumi-nodejs:dynamic/sshremedy:HostCommand";
 
+/** Loaded by path in the provider process (see provider-shim.ts), like the pipeline's steps. */
+const hostCommandShim = providerShim(require("path").join(__dirname, "transport"), "hostCommandProvider", ["create", "diff", "delete"]);
+
 export class HostCommand extends pulumi.dynamic.Resource {
     declare readonly stdout: pulumi.Output<string>;
 
     constructor(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions) {
-        super(hostCommandProvider, name, { ...args, stdout: undefined },
+        super(hostCommandShim, name, { ...args, stdout: undefined },
             pulumi.mergeOptions(opts, { additionalSecretOutputs: ["target"], aliases: [{ type: "pulumi-nodejs:dynamic:Resource" }] }),
             "sshremedy", "HostCommand");
     }

@@ -380,6 +380,11 @@ export async function createHost(opts: HostOptions = {}): Promise<TestHost> {
 }
 
 export async function destroyHost(host: TestHost): Promise<void> {
+    // Only a slot this process still holds: destroying the same host twice (a test's own call,
+    // then its hook) must not tear down what another test process has booted in the slot since.
+    if (!liveSlots.has(host.slot)) {
+        return;
+    }
     destroySlot(host.slot);
     liveSlots.delete(host.slot);
 }
