@@ -39,6 +39,7 @@ interface HostDeclaration {
     readonly runtime?: SshAccessArgs["runtime"];
     readonly account?: SshAccessArgs["account"];
     readonly deadmanWindowSec?: number;
+    readonly lockWaitSec?: number;
 }
 
 const config = new pulumi.Config("sshremedy");
@@ -109,6 +110,7 @@ export const results = Object.fromEntries(hosts.map((h, i) => {
         runtime: h.runtime,
         account: h.account,
         deadmanWindowSec: h.deadmanWindowSec,
+        lockWaitSec: h.lockWaitSec,
         ...(h.tencent ? { tencent: { diskSnapshot: h.tencent.diskSnapshot, securityGroup: h.tencent.securityGroup, onFailure: h.tencent.onFailure } } : {}),
     });
     return [h.name, { drift: access.drift, changed: access.changed, snapshot: access.snapshot, verifiedAt: access.verifiedAt, hostKeys: access.hostKeys, hostKeyFingerprints: access.hostKeyFingerprints, evidence: access.evidence, diskSnapshot: access.diskSnapshot }];

@@ -59,6 +59,12 @@ export interface AccessArgs {
     /** Snapshots kept on the host, oldest pruned first (1-100). Defaults to 5. */
     readonly snapshotsKept?: number;
     /**
+     * Seconds to wait while another sshremedy run holds the host's lock (1-3600) before failing with
+     * nothing changed. Defaults to the dead-man window plus 30: long enough for a run that died
+     * mid-change to be reverted by its dead-man, which lets go of the lock.
+     */
+    readonly lockWaitSec?: number;
+    /**
      * In `pulumi preview`, plan from the declaration alone and contact no host (for CI jobs with no
      * route to the hosts, e.g. `pulumi preview --policy-pack`); `pulumi up` still probes first.
      * Defaults to the stack config `sshremedy:offlinePreview`, else false.
@@ -151,6 +157,14 @@ export function checkWindow(path: string, w: number | undefined): number {
             "give the host enough time to restart sshd and be verified, e.g. 60");
     }
     return w ?? 60;
+}
+
+export function checkLockWait(path: string, w: number | undefined, window: number): number {
+    if (w !== undefined && (!Number.isInteger(w) || w < 1 || w > 3600)) {
+        throw new DeclarationError(path, `${w} is not a whole number of seconds from 1 to 3600`,
+            "wait at least as long as another run's dead-man window, e.g. 90");
+    }
+    return w ?? window + 30;
 }
 
 export function checkKept(path: string, k: number | undefined): number {

@@ -5,7 +5,7 @@ import { hostPipeline } from "./core/pipeline";
 import type { CommandTargetInput, TatTargetInput } from "./core/transport";
 import { resolveTencentSettings } from "./tencent/settings";
 import {
-    AccessArgs, atEdge, checkCommandPrefix, checkKept, checkKnownNow, checkWindow, isKnownNow, LoginArgs, loginFields,
+    AccessArgs, atEdge, checkCommandPrefix, checkKept, checkLockWait, checkKnownNow, checkWindow, isKnownNow, LoginArgs, loginFields,
     offlinePreviewDefault, ResolvedLogin, resolveLogin, resolveSpec,
 } from "./declaration";
 import { accountConcern, AccountArgs } from "./account/account";
@@ -83,6 +83,7 @@ export function sshAccessConcerns(args: KnownSshAccessArgs, only: readonly Conce
 function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { concerns: Concern[]; login: ResolvedLogin } {
     checkWindow("deadmanWindowSec", args.deadmanWindowSec);
     checkKept("snapshotsKept", args.snapshotsKept);
+    checkLockWait("lockWaitSec", args.lockWaitSec, checkWindow("deadmanWindowSec", args.deadmanWindowSec));
     const settings = args.sshd?.settings ?? {};
     validatedAs((h) => `sshd.settings.${h}`, () => validateSshdSettings(settings));
     const login = resolveLogin(args.login, settings.port ?? 22);
@@ -154,6 +155,7 @@ export function declarationInputs(args: SshAccessArgs): pulumi.Inputs {
         account: args.account ?? {},
         deadmanWindowSec: args.deadmanWindowSec ?? 60,
         snapshotsKept: args.snapshotsKept ?? 5,
+        lockWaitSec: args.lockWaitSec,
     };
 }
 
@@ -232,6 +234,7 @@ abstract class AccessComponent extends pulumi.ComponentResource {
             privateKey: l.privateKey,
             password: l.password,
             deadmanWindowSec: args.deadmanWindowSec ?? 60,
+            lockWaitSec: checkLockWait("lockWaitSec", args.lockWaitSec, args.deadmanWindowSec ?? 60),
             snapshotsKept: args.snapshotsKept ?? 5,
             offlinePreview: offlinePreviewDefault(args.offlinePreview),
         });

@@ -3,7 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { Concern, ConcernPlan } from "./concern";
 import { CommandTarget, CommandTargetInput, describeTarget, runScript } from "./transport";
-import { composePhase, parseKeyValues, splitByStep, Step } from "./compose";
+import { composePhase, lastValue, parseKeyValues, splitByStep, Step } from "./compose";
 import type { TencentSettings } from "../tencent/settings";
 import { DiskSnapshot, SecurityGroupAdmission } from "../tencent/steps";
 import { fingerprint } from "./step-providers";
@@ -70,6 +70,8 @@ export interface PipelineArgs {
     readonly password?: pulumi.Input<string>;
     /** Seconds after which the host restores its snapshot unless the change was verified. */
     readonly deadmanWindowSec: number;
+    /** Seconds a run waits for another run's lock on the host before it fails, changing nothing. */
+    readonly lockWaitSec: number;
     readonly snapshotsKept: number;
     /** In preview, plan from the declaration alone and contact no host. `pulumi up` still probes first. */
     readonly offlinePreview: boolean;
@@ -105,6 +107,9 @@ export const stepTypes = {
     verify: "pulumi-nodejs:dynamic/sshremedy:Verify",
 } as const;
 
+/** Names this program run in the host locks it takes (lock.sh). */
+const runNonce = crypto.randomBytes(6).toString("hex");
+
 /** The step providers, loaded by path in the provider process (see provider-shim.ts). */
 const providers = path.join(__dirname, "step-providers");
 const hostKeyProvider = providerShim(providers, "hostKeyProvider", ["check", "create", "update", "diff"]);
@@ -137,6 +142,8 @@ interface HostPlan {
     readonly modes: string[];
     /** The public host keys sshd offers, as known_hosts key text. */
     readonly hostKeys: string[];
+    /** The host's change generation when probed (lib.sh): the run changes nothing if it moved. */
+    readonly generation?: string;
     /** Why nothing may run on this host (see PipelineSpec.refused, or the probe failed). */
     readonly refused?: string;
 }
@@ -175,6 +182,7 @@ export function planHost(concerns: readonly Concern[], probeStdout: string): Hos
         paths: [...new Set(all.flatMap((p) => [...p.paths]))],
         modes: [...new Set(all.flatMap((p) => [...(p.modes ?? [])]))],
         hostKeys: parseKeyValues(framed.get("host-keys") ?? "").filter(([k]) => k === "host_key").map(([, v]) => v),
+        generation: lastValue(parseKeyValues(framed.get("host-keys") ?? ""), "generation"),
     };
 }
 
@@ -185,6 +193,9 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
     const desiredHash = spec.apply((s) => crypto.createHash("sha256")
         .update(JSON.stringify([s.concerns.map((c) => [c.name, c.declaration]), s.login])).digest("hex").slice(0, 16));
     const deadmanId = `sshremedy-${name.replace(/[^A-Za-z0-9._-]/g, "-")}`;
+    // This run, as the host lock names its holder: the stack, the host's name and a nonce.
+    const lockOwner = `${pulumi.getStack()}.${name}.${runNonce}`.replace(/[^A-Za-z0-9._-]/g, "-");
+    const lockStep = (action: "release"): Step => ({ script: "host/lock", env: { SR_LOCK_ACTION: action, SR_LOCK_OWNER: lockOwner } });
     const offline = args.offlinePreview && pulumi.runtime.isDryRun();
 
     // Under an offline preview the plan stays unknown: the steps show as possible changes and
@@ -255,17 +266,28 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
     const snapshot = new PipelineStep(stepTypes.snapshot, phaseProvider, `${name}-snapshot`, {
         ...common,
         phase: pulumi.all([plan, desiredHash]).apply(([p, hash]): Step[] => [{
+            // One run at a time changes the host, and only from a probe of the host as it still is.
+            script: "host/lock",
+            env: {
+                SR_LOCK_ACTION: "acquire", SR_LOCK_OWNER: lockOwner, SR_LOCK_WAIT: args.lockWaitSec,
+                SR_LOCK_LEASE: args.deadmanWindowSec + 30, SR_EXPECT_GENERATION: p.generation ?? "",
+            },
+        }, {
             script: "host/snapshot",
             env: {
                 SR_SNAPSHOT_ID: `${hash}-${Date.now().toString(36)}`, SR_PATHS: p.paths.join("\n"), SR_MODES: p.modes.join("\n"),
                 SR_KEEP: args.snapshotsKept,
             },
         }]),
+        // A snapshot that could not be made (a full disk) lets go of the lock it took.
+        onFailure: [lockStep("release")],
+        onFailureDone: "",
     }, { parent, dependsOn: disk ? [disk] : [hostKey] });
     const snapshotPath = snapshot.result.apply((r) => r?.snapshot);
     const restore = snapshotPath.apply((snap): Step[] => [
         { script: "host/deadman-disarm", env: { SR_DEADMAN_ID: deadmanId }, optional: true },
         { script: "host/restore", env: { SR_SNAPSHOT: snap ?? "" } },
+        lockStep("release"),
     ]);
 
     const apply = new PipelineStep(stepTypes.apply, phaseProvider, `${name}-apply`, {
@@ -275,7 +297,7 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
             const steps: Step[] = [{
                 script: "host/deadman-arm",
                 env: {
-                    SR_DEADMAN_ID: deadmanId, SR_SNAPSHOT: snap ?? "", SR_WINDOW: args.deadmanWindowSec,
+                    SR_DEADMAN_ID: deadmanId, SR_SNAPSHOT: snap ?? "", SR_WINDOW: args.deadmanWindowSec, SR_LOCK_OWNER: lockOwner,
                     SR_RESTORE_SCRIPT: { script: "host/restore" }, SR_LIB_SCRIPT: { script: "host/lib" },
                 },
             }];
@@ -310,6 +332,7 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         disarm: [
             { script: "host/effective" },
             { script: "host/deadman-disarm", env: { SR_DEADMAN_ID: deadmanId } },
+            lockStep("release"),
         ],
         restore,
     }, { parent, dependsOn: admission ? [apply, admission] : [apply] });

@@ -26,6 +26,8 @@ export interface PhaseState extends StepState {
     phase: Step[];
     /** Run when the phase fails midway (the apply phase): puts the host back. */
     onFailure?: Step[];
+    /** What a successful onFailure did, for the error (default: the host is back on its snapshot). */
+    onFailureDone?: string;
     result?: Record<string, string>;
 }
 
@@ -102,7 +104,8 @@ export const phaseProvider: pulumi.dynamic.ResourceProvider = {
             let cause = `${describeTarget(target)}: ${step} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`;
             if (inputs.onFailure) {
                 const back = await runScript(target, composePhase(inputs.onFailure));
-                cause += back.code === 0 ? "; the host is back on its snapshot"
+                const done = inputs.onFailureDone ?? "the host is back on its snapshot";
+                cause += back.code === 0 ? (done ? `; ${done}` : "")
                     : `; restoring failed too (${back.stderr.trim()}): the dead-man revert restores it when its window ends`;
             }
             throw new Error(cause);

@@ -103,6 +103,8 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
             "-o", `StrictHostKeyChecking=${keys.length > 0 ? "yes" : "accept-new"}`,
             // INFO, not ERROR: "Connection closed by …" and disconnect reasons are INFO messages.
             "-o", "ConnectTimeout=10", "-o", "LogLevel=INFO",
+            // A link that goes down mid-phase is noticed in 15 s, not at the phase's timeout.
+            "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
             ...(target.fresh ? ["-o", "ControlMaster=no", "-o", "ControlPath=none"] : sharedConnection()),
             "--", `${target.user}@${target.host}`, "/bin/sh -s"];
     } else {

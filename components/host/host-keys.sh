@@ -4,7 +4,8 @@
 # falls back to the default /etc/ssh/ssh_host_*_key files. A key without its .pub beside it is
 # derived from the private key (`ssh-keygen -y`).
 #
-# Prints: host_key=<type> <base64 key> for each key found.
+# Prints: host_key=<type> <base64 key> for each key found, then generation=<n>: how many changes
+# and reverts the host has seen (lib.sh, the host lock); a run changes nothing if it moved since.
 set -eu
 files=
 if sshd=$(sr_sshd_bin 2>/dev/null) && sr_sshd_check "$sshd" -T; then
@@ -23,3 +24,4 @@ printf '%s\n' "$files" | while IFS= read -r key; do
     # Only the type and the key: the comment is the host's own business.
     printf '%s\n' "$line" | awk 'NF >= 2 { print "host_key=" $1 " " $2; exit }'
 done
+printf 'generation=%s\n' "$(sr_generation)"

@@ -348,6 +348,8 @@ sr_sshd_active() {
 # atomic, so exactly one of them wins and a revert is never cut off half way.
 
 SR_RUN_DIR=${SR_RUN_DIR:-/run/sshremedy}
+# Survives a reboot: what is armed there ($SR_STATE_DIR/armed/<id>) is reverted at boot.
+SR_STATE_DIR=${SR_STATE_DIR:-/var/lib/sshremedy}
 
 sr_systemd_booted() {
     [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1
@@ -375,7 +377,7 @@ sr_deadman_stop() {
                 fi
                 ;;
         esac
-        rm -f -- "$sr_token.disarmed" "$sr_token.pid"
+        rm -f -- "$sr_token.disarmed" "$sr_token.pid" "$SR_STATE_DIR/armed/$1"
     elif [ -e "$sr_token.fired" ]; then
         sr_deadman_state=fired
         sr_i=0
@@ -389,6 +391,10 @@ sr_deadman_stop() {
             sr_nap
         done
         rm -f -- "$sr_token.fired" "$sr_token.pid"
+    elif [ -e "$SR_STATE_DIR/armed/$1.fired" ]; then
+        # The host rebooted inside the window and its boot put the snapshot back (boot-revert.sh).
+        sr_deadman_state=fired
+        rm -f -- "$SR_STATE_DIR/armed/$1.fired"
     else
         sr_deadman_state=absent
     fi
@@ -397,4 +403,118 @@ sr_deadman_stop() {
         systemctl stop "$sr_unit.timer" 2>/dev/null || true
         systemctl reset-failed "$sr_unit.timer" "$sr_unit.service" 2>/dev/null || true
     fi
+}
+
+# --- the host lock and the change generation ----------------------------------------------------
+# One run changes a host at a time. The lock is a directory, $SR_RUN_DIR/lock, holding a file
+# `owner` (owner=<run>, since=<epoch s>, expires=<epoch s>); it is built under another name and
+# renamed into place, so it never exists without its owner. A lock past its expiry (its run died
+# before it armed a dead-man) is taken over. $SR_STATE_DIR/generation counts every release: a run
+# plans from a probe that saw generation N, and changes the host only if it is still N once it
+# holds the lock, so it never applies a plan made from a host another run has changed since.
+
+sr_generation() {
+    cat -- "$SR_STATE_DIR/generation" 2>/dev/null || echo 0
+}
+
+sr_generation_bump() {
+    # A full disk must not turn a release into a failure: the lock is already gone by then.
+    if ! { mkdir -p -m 0700 -- "$SR_STATE_DIR" &&
+        printf '%s\n' "$(($(sr_generation) + 1))" >"$SR_STATE_DIR/.generation.$$" &&
+        mv -f -- "$SR_STATE_DIR/.generation.$$" "$SR_STATE_DIR/generation"; } 2>/dev/null; then
+        rm -f -- "$SR_STATE_DIR/.generation.$$" 2>/dev/null || true
+        printf 'sshremedy: could not count a generation in %s (is its file system full?)\n' "$SR_STATE_DIR" >&2
+    fi
+}
+
+# Sets sr_lock_owner and sr_lock_expires from the lock as it is now (empty: no lock).
+sr_lock_read() {
+    sr_lock_owner=$(sed -n 's/^owner=//p' "$SR_RUN_DIR/lock/owner" 2>/dev/null) || sr_lock_owner=
+    sr_lock_expires=$(sed -n 's/^expires=//p' "$SR_RUN_DIR/lock/owner" 2>/dev/null) || sr_lock_expires=
+    sr_lock_since=$(sed -n 's/^since=//p' "$SR_RUN_DIR/lock/owner" 2>/dev/null) || sr_lock_since=
+}
+
+# Takes the lock for owner $1 for $3 seconds, waiting up to $2 seconds for another owner to let
+# go; a lock $1 already holds is extended. Sets sr_lock_state: acquired, held (was already ours)
+# or taken-over (the previous owner's lease had run out). Fails with who holds it.
+sr_lock_acquire() {
+    mkdir -p -m 0700 -- "$SR_RUN_DIR"
+    sr_lock_end=$(($(date +%s) + $2))
+    sr_lock_state=acquired
+    while :; do
+        sr_lock_read
+        if [ "$sr_lock_owner" = "$1" ]; then
+            sr_lock_write "$1" "$3" "$sr_lock_since"
+            sr_lock_state=held
+            return 0
+        fi
+        sr_lock_tmp=$(mktemp -d "$SR_RUN_DIR/.lock.XXXXXX")
+        printf 'owner=%s\nsince=%s\nexpires=%s\n' "$1" "$(date +%s)" "$(($(date +%s) + $3))" >"$sr_lock_tmp/owner"
+        if mv -T -- "$sr_lock_tmp" "$SR_RUN_DIR/lock" 2>/dev/null; then
+            return 0
+        fi
+        rm -rf -- "$sr_lock_tmp"
+        sr_lock_read
+        if [ -n "$sr_lock_expires" ] && [ "$(date +%s)" -gt "$sr_lock_expires" ]; then
+            # Renamed away first: of two runs taking over at once, one wins the rename. A holder
+            # that never armed a dead-man changed nothing; one that did and still holds the lock
+            # past its window may have left anything: the generation moves on.
+            if mv -T -- "$SR_RUN_DIR/lock" "$SR_RUN_DIR/.stale.$$" 2>/dev/null; then
+                if grep -qx 'armed=yes' "$SR_RUN_DIR/.stale.$$/owner" 2>/dev/null; then
+                    sr_generation_bump
+                fi
+                rm -rf -- "$SR_RUN_DIR/.stale.$$"
+                sr_lock_state=taken-over
+            fi
+            continue
+        fi
+        if [ "$(date +%s)" -ge "$sr_lock_end" ]; then
+            sr_die "another sshremedy run is changing this host: its lock is held by ${sr_lock_owner:-a run that is starting} since $(date -u -d "@${sr_lock_since:-0}" '+%H:%M:%S UTC' 2>/dev/null || echo "${sr_lock_since:-?}") and expires at $(date -u -d "@${sr_lock_expires:-0}" '+%H:%M:%S UTC' 2>/dev/null || echo "${sr_lock_expires:-?}"); this run waited $2 s and changed nothing. Run it again once that run has finished (its dead-man window ends at that expiry at the latest)."
+        fi
+        sr_nap
+    done
+}
+
+# Rewrites the lock's owner file (owner $1, lease $2 s from now, since $3; $4 = armed once the
+# holder armed a dead-man, i.e. may have changed the host).
+sr_lock_write() {
+    printf 'owner=%s\nsince=%s\nexpires=%s\n%s' "$1" "${3:-$(date +%s)}" "$(($(date +%s) + $2))" "${4:+armed=yes$sr_nl}" >"$SR_RUN_DIR/lock/.owner.$$"
+    mv -f -- "$SR_RUN_DIR/lock/.owner.$$" "$SR_RUN_DIR/lock/owner"
+}
+
+# Lets go of the lock if owner $1 holds it, and counts a generation. Sets sr_lock_state:
+# released, or not-held (it was not ours: it expired and another run took it over, or none).
+sr_lock_release() {
+    sr_lock_read
+    if [ -n "$1" ] && [ "$sr_lock_owner" = "$1" ] && mv -T -- "$SR_RUN_DIR/lock" "$SR_RUN_DIR/.released.$$" 2>/dev/null; then
+        rm -rf -- "$SR_RUN_DIR/.released.$$"
+        sr_generation_bump
+        sr_lock_state=released
+    else
+        sr_lock_state=not-held
+    fi
+}
+
+# --- processes -----------------------------------------------------------------------------------
+
+# The start time of pid $1 (clock ticks since boot), which tells it from a later process that got
+# the same pid; empty when it is gone.
+sr_proc_start() {
+    sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }'
+}
+
+# The pids whose parent is $1 (from /proc: not every host has pgrep).
+sr_children() {
+    cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" '{ pid = $1; s = $0; sub(/^.*\) /, "", s); split(s, f, " "); if (f[2] == p) print pid }'
+}
+
+# Stops pid $1 and every process under it, then kills them: a change still running on the host
+# when its dead-man fires must not go on writing after the revert.
+sr_kill_tree() {
+    [ "$1" != "$$" ] || return 0
+    kill -s STOP "$1" 2>/dev/null || return 0
+    for sr_kid in $(sr_children "$1"); do
+        sr_kill_tree "$sr_kid"
+    done
+    kill -s KILL "$1" 2>/dev/null || true
 }

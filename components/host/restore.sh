@@ -2,7 +2,11 @@
 #
 # Environment:
 #   SR_SNAPSHOT       the snapshot directory (the snapshot= line of snapshot.sh)
-#   SR_DEADMAN_TOKEN  set only by the dead-man job: restore only if this job claims the token first
+#   SR_DEADMAN_TOKEN  set only by the dead-man job: restore only if this job claims the token first;
+#                     what is left of the phase that armed it is stopped before anything is restored
+#   SR_RESTORE_BOOT   yes: at boot (boot-revert.sh), before sshd and the firewall start: files,
+#                     owners and modes only; the services load them as they start
+#   SR_LOCK_OWNER     the dead-man job and the boot revert let go of the host lock of that run
 # Prints: deadman=fired|disarmed (dead-man job only), restored=<path> and removed=<path> for files,
 # restored_mode=<path> for each owner and mode recorded without contents,
 # firewall=iptables|ip6tables|nft for each rule set loaded, selinux=<mode> when it was set,
@@ -20,7 +24,16 @@ if [ -n "${SR_DEADMAN_TOKEN:-}" ]; then
         exit 0
     fi
     printf 'deadman=fired\n'
+    # The change may still be running (its caller is gone, its link is down, a step hangs):
+    # stop it first, so nothing it would still write lands after the revert.
+    apply_pid=$(sed -n 's/^apply_pid=//p' "$SR_DEADMAN_TOKEN.fired")
+    apply_start=$(sed -n 's/^apply_start=//p' "$SR_DEADMAN_TOKEN.fired")
+    if [ -n "$apply_pid" ] && [ -n "$apply_start" ] && [ "$(sr_proc_start "$apply_pid")" = "$apply_start" ]; then
+        sr_kill_tree "$apply_pid"
+        printf 'stopped=%s\n' "$apply_pid"
+    fi
 fi
+boot=${SR_RESTORE_BOOT:-no}
 
 # Clear the way for tar: it replaces files and links itself, but would merge into a directory,
 # and a path recorded absent must go.
@@ -64,6 +77,22 @@ fi
 # iptables-nft keeps its tables in nftables too: `nft list ruleset` shows them, but with matches
 # nft cannot read back. When iptables is the nf_tables kind, nft loads every other table and
 # iptables-restore loads its own.
+finish() {
+    # Armed by a run that is over now: the record goes, the run's lock goes, and the generation
+    # moves on so that no run applies a plan made before this revert.
+    if [ -n "${SR_DEADMAN_TOKEN:-}" ] || [ "$boot" = yes ]; then
+        id=${SR_DEADMAN_TOKEN##*/deadman-}
+        [ -z "${SR_DEADMAN_TOKEN:-}" ] || rm -f -- "$SR_STATE_DIR/armed/$id"
+        sr_lock_release "${SR_LOCK_OWNER:-}"
+        [ "$sr_lock_state" = released ] || sr_generation_bump
+        printf 'lock=%s\n' "$sr_lock_state"
+    fi
+}
+if [ "$boot" = yes ]; then
+    finish
+    exit 0
+fi
+
 iptables_tables=
 if command -v iptables >/dev/null 2>&1 && iptables -V 2>/dev/null | grep -q nf_tables; then
     for fam in ip ip6; do
@@ -109,6 +138,7 @@ if printf '%s\n' "$restored" "$(sed -n 's/^absent //p' "$snap/manifest")" | grep
     printf 'units=reloaded\n'
 fi
 
+finish
 sr_sshd_describe
 sr_sshd_restart || sr_die "restored $snap but restarting sshd ($SR_SSHD_MANAGER $SR_SSHD_SERVICE) failed"
 printf 'sshd=restarted\n'

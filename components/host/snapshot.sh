@@ -24,59 +24,76 @@ sr_check_id SR_SNAPSHOT_ID "$id"
 sr_check_count SR_KEEP "$keep"
 final=$dir/$id
 
-mkdir -p -m 0700 -- "$dir"
+mkdir -p -m 0700 -- "$dir" 2>/dev/null || sr_die "cannot make $dir (is its file system full?); nothing was changed"
 if [ -f "$final/manifest" ]; then
     created=no
 else
     [ ! -e "$final" ] || sr_die "$final exists but is not a snapshot (no manifest): remove it or pick another id"
-    tmp=$(mktemp -d "$dir/.tmp-$id.XXXXXX")
-    trap 'rm -rf -- "$tmp"' EXIT
-    # The sequence number orders snapshots for pruning; clock time can tie or go backwards.
-    seq=$(cat -- "$dir"/*/manifest 2>/dev/null | awk '$1 == "seq" && $2 + 0 > m { m = $2 + 0 } END { print m + 1 }')
-    printf 'format 1\nseq %s\ncreated %s\n' "$seq" "$(date +%s)" >"$tmp/manifest"
-    set --
-    while IFS= read -r p; do
-        [ -n "$p" ] || continue
-        sr_check_path "SR_PATHS entry" "$p"
-        if [ -L "$p" ]; then
-            kind=link
-        elif [ -d "$p" ]; then
-            kind=dir
-        elif [ -e "$p" ]; then
-            kind=file
-        else
-            kind=absent
-        fi
-        printf '%s %s\n' "$kind" "$p" >>"$tmp/manifest"
-        # Relative to / and led by ./, a name can never be taken for a tar option.
-        [ "$kind" = absent ] || set -- "$@" "./${p#/}"
-    done <<EOF
+    # Room first: a snapshot that cannot be written whole stops the run before any change.
+    need=$(printf '%s\n' "${SR_PATHS:-}" | while IFS= read -r p; do
+        [ -z "$p" ] || [ ! -e "$p" ] || du -skL -- "$p" 2>/dev/null || true
+    done | awk '{ s += $1 } END { print s + 64 }')
+    free=$(df -Pk -- "$dir" | awk 'NR == 2 { print $4 }')
+    [ -z "$free" ] || [ "$free" -ge "$need" ] ||
+        sr_die "no room for the snapshot in $dir: $free KiB free on its file system, about $need KiB needed (the disk is full); nothing was changed: free some space there and run again"
+    # Made in a subshell: whatever fails in it (a full disk fails the first write), the half-made
+    # snapshot goes and the run stops here, before any change.
+    if ! (
+        tmp=$(mktemp -d "$dir/.tmp-$id.XXXXXX")
+        trap 'rm -rf -- "$tmp"' EXIT
+        # The sequence number orders snapshots for pruning; clock time can tie or go backwards.
+        seq=$(cat -- "$dir"/*/manifest 2>/dev/null | awk '$1 == "seq" && $2 + 0 > m { m = $2 + 0 } END { print m + 1 }')
+        printf 'format 1\nseq %s\ncreated %s\n' "$seq" "$(date +%s)" >"$tmp/manifest"
+        set --
+        while IFS= read -r p; do
+            [ -n "$p" ] || continue
+            sr_check_path "SR_PATHS entry" "$p"
+            if [ -L "$p" ]; then
+                kind=link
+            elif [ -d "$p" ]; then
+                kind=dir
+            elif [ -e "$p" ]; then
+                kind=file
+            else
+                kind=absent
+            fi
+            printf '%s %s\n' "$kind" "$p" >>"$tmp/manifest"
+            # Relative to / and led by ./, a name can never be taken for a tar option.
+            [ "$kind" = absent ] || set -- "$@" "./${p#/}"
+        done <<EOF
 ${SR_PATHS:-}
 EOF
-    while IFS= read -r p; do
-        [ -n "$p" ] || continue
-        sr_check_path "SR_MODES entry" "$p"
-        [ ! -e "$p" ] || printf 'meta %s %s %s\n' "$(stat -c %u:%g -- "$p")" "$(stat -c %a -- "$p")" "$p" >>"$tmp/manifest"
-    done <<EOF
+        while IFS= read -r p; do
+            [ -n "$p" ] || continue
+            sr_check_path "SR_MODES entry" "$p"
+            [ ! -e "$p" ] || printf 'meta %s %s %s\n' "$(stat -c %u:%g -- "$p")" "$(stat -c %a -- "$p")" "$p" >>"$tmp/manifest"
+        done <<EOF
 ${SR_MODES:-}
 EOF
-    # tar refuses to make an empty archive: with nothing present there is no files.tar.
-    [ "$#" -eq 0 ] || tar -C / -cf "$tmp/files.tar" "$@"
-    if command -v iptables-save >/dev/null 2>&1; then
-        iptables-save >"$tmp/iptables.rules"
+        # tar refuses to make an empty archive: with nothing present there is no files.tar.
+        if [ "$#" -gt 0 ] && ! tar_err=$(tar -C / -cf "$tmp/files.tar" "$@" 2>&1); then
+            sr_die "could not write the snapshot in $dir: $tar_err; nothing was changed"
+        fi
+        if command -v iptables-save >/dev/null 2>&1; then
+            iptables-save >"$tmp/iptables.rules"
+        fi
+        if command -v ip6tables-save >/dev/null 2>&1; then
+            ip6tables-save >"$tmp/ip6tables.rules"
+        fi
+        if command -v nft >/dev/null 2>&1; then
+            nft list ruleset >"$tmp/nft.rules"
+        fi
+        if command -v getenforce >/dev/null 2>&1; then
+            getenforce >"$tmp/selinux"
+        fi
+        # A rule dump cut short by a full disk would restore a firewall with rules missing.
+        sync_err=$(sync -f -- "$tmp/manifest" 2>&1) || sr_die "could not write the snapshot in $dir: $sync_err; nothing was changed"
+        [ ! -e "$final" ] || sr_die "$final appeared while this snapshot was being made"
+        mv -- "$tmp" "$final"
+        trap - EXIT
+    ); then
+        sr_die "the snapshot in $dir could not be made ($(df -Pk -- "$dir" 2>/dev/null | awk 'NR == 2 { print $4 }') KiB free on its file system: is it full?); nothing was changed"
     fi
-    if command -v ip6tables-save >/dev/null 2>&1; then
-        ip6tables-save >"$tmp/ip6tables.rules"
-    fi
-    if command -v nft >/dev/null 2>&1; then
-        nft list ruleset >"$tmp/nft.rules"
-    fi
-    if command -v getenforce >/dev/null 2>&1; then
-        getenforce >"$tmp/selinux"
-    fi
-    [ ! -e "$final" ] || sr_die "$final appeared while this snapshot was being made"
-    mv -- "$tmp" "$final"
-    trap - EXIT
     created=yes
 fi
 

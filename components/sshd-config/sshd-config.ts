@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Concern } from "../core/concern";
 import { hostPipeline } from "../core/pipeline";
-import { AccessArgs, atEdge, checkKept, checkKnownNow, checkWindow, loginFields, offlinePreviewDefault, resolveLogin, resolveSpec } from "../declaration";
+import { AccessArgs, atEdge, checkKept, checkKnownNow, checkLockWait, checkWindow, loginFields, offlinePreviewDefault, resolveLogin, resolveSpec } from "../declaration";
 import { lastValue, parseKeyValues } from "../core/compose";
 import { admitSettings } from "./admit";
 import { planSshd, parseProbe, SshdMode } from "./plan";
@@ -162,6 +162,7 @@ export class SshdConfig extends pulumi.ComponentResource {
         const spec = resolveSpec(this, args.declarationPath, { host: v.host, user: v.user, port: v.port, hostKey: v.hostKey }, (x) => {
             checkWindow("deadmanWindowSec", args.deadmanWindowSec);
             checkKept("snapshotsKept", args.snapshotsKept);
+            checkLockWait("lockWaitSec", args.lockWaitSec, args.deadmanWindowSec ?? 60);
             validateSshdSettings(args.settings);
             if (args.configPath !== undefined && !/^\/[A-Za-z0-9._/-]+$/.test(args.configPath)) {
                 throw new DeclarationError("configPath", `'${args.configPath}' is not an absolute path of plain characters`, "e.g. /etc/ssh/sshd_config");
@@ -175,6 +176,7 @@ export class SshdConfig extends pulumi.ComponentResource {
             privateKey: v.privateKey,
             password: v.password,
             deadmanWindowSec: args.deadmanWindowSec ?? 60,
+            lockWaitSec: checkLockWait("lockWaitSec", args.lockWaitSec, args.deadmanWindowSec ?? 60),
             snapshotsKept: args.snapshotsKept ?? 5,
             offlinePreview: offlinePreviewDefault(args.offlinePreview),
         });

@@ -513,7 +513,9 @@ function sysvBootScript(merged: string, name: string): string {
         'mount --rbind /dev "$R/dev"',
         'mount -t tmpfs -o mode=755 tmpfs "$R/run"',
         `hostname ${q(name)}`,
-        `exec chroot "$R" /bin/sh -c 'mkdir -p /run/sshd; /etc/init.d/ssh start >>/var/log/sysv-ssh.log 2>&1 || true; exec sleep infinity'`,
+        // Of the rcS scripts, only those sshremedy installs run (its boot revert, before sshd):
+        // the others (hwclock, procps) would act on the machine itself from inside the chroot.
+        `exec chroot "$R" /bin/sh -c 'mkdir -p /run/sshd; for s in /etc/rcS.d/S*sshremedy*; do [ -x "$s" ] && "$s" start >>/var/log/sysv-boot.log 2>&1; done; /etc/init.d/ssh start >>/var/log/sysv-ssh.log 2>&1 || true; exec sleep infinity'`,
     ].join("\n");
 }
 

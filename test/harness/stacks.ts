@@ -1,3 +1,4 @@
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ensureClientKeys, TestHost, testUsers } from "./lab";
@@ -46,4 +47,33 @@ export function stacksPerTest(): (cases: readonly HostCase[]) => Promise<TestSta
         made.push(s);
         return s;
     };
+}
+
+/**
+ * A stack of this project's index.ts that reaches one host over SSH as root (`sshremedy:adminKey`)
+ * and declares alice's key login from the machine; `extra` is merged into the host's entry.
+ */
+export async function sshStackFor(host: TestHost, extra: Record<string, unknown> = {}): Promise<TestStack> {
+    const s = await TestStack.create(project);
+    await s.setConfig("sshremedy:hosts", JSON.stringify([{
+        name: host.name, ssh: { user: "root" },
+        login: { address: host.address, user: "alice", sources: [host.peerAddress] },
+        ...extra,
+    }]));
+    const key = fs.readFileSync((await ensureClientKeys()).main, "utf8");
+    await s.setConfig("sshremedy:loginKey", key, true);
+    await s.setConfig("sshremedy:adminKey", key, true);
+    return s;
+}
+
+/** `pulumi up` of a stack started in the background, in a process group of its own. */
+export function startUp(s: TestStack): { pid: number; done: Promise<{ code: number | null; output: string }> } {
+    const log = path.join(s.stateDir, `up-${Date.now()}.log`);
+    const out = fs.openSync(log, "w");
+    const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--cwd", project, "--stack", s.stack],
+        { env: s.env, detached: true, stdio: ["ignore", out, out] });
+    fs.closeSync(out);
+    const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on("exit", (code) =>
+        resolve({ code, output: fs.readFileSync(log, "utf8") })));
+    return { pid: child.pid!, done };
 }

@@ -1,0 +1,4 @@
+import { crashMatrix } from "../harness/crash-matrix";
+
+// [crash-matrix] on a host whose sshd runs under systemd (the dead-man is a systemd timer).
+crashMatrix("systemd");
