@@ -276,7 +276,7 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
             script: "host/snapshot",
             env: {
                 SR_SNAPSHOT_ID: `${hash}-${Date.now().toString(36)}`, SR_PATHS: p.paths.join("\n"), SR_MODES: p.modes.join("\n"),
-                SR_KEEP: args.snapshotsKept,
+                SR_KEEP: args.snapshotsKept, SR_SNAPSHOT_RUN: lockOwner,
             },
         }]),
         // A snapshot that could not be made (a full disk) lets go of the lock it took.

@@ -42,7 +42,7 @@ while IFS= read -r line; do
     kind=${line%% *}
     p=${line#* }
     case $kind in
-        format | seq | created | meta) continue ;;
+        format | seq | created | run | meta) continue ;;
         file | link | dir | absent) sr_check_path "manifest entry" "$p" ;;
         *) sr_die "$snap/manifest: unknown entry '$line'" ;;
     esac

@@ -7,6 +7,7 @@
 #   SR_MODES         absolute paths, one a line, whose owner and mode only are recorded (a home directory)
 #   SR_SNAPSHOT_DIR  where snapshots live (default /var/lib/sshremedy/snapshots)
 #   SR_KEEP          how many snapshots to keep, oldest pruned first (default 5)
+#   SR_SNAPSHOT_RUN  optional: the run taking it (stack, host, nonce), recorded for `sshremedy snapshots`
 # Prints: snapshot=<dir>, created=yes|no, then pruned=<dir> for each snapshot removed.
 #
 # A snapshot is a directory: manifest (kind and path of each entry), files.tar (owners, modes and
@@ -44,6 +45,11 @@ else
         # The sequence number orders snapshots for pruning; clock time can tie or go backwards.
         seq=$(cat -- "$dir"/*/manifest 2>/dev/null | awk '$1 == "seq" && $2 + 0 > m { m = $2 + 0 } END { print m + 1 }')
         printf 'format 1\nseq %s\ncreated %s\n' "$seq" "$(date +%s)" >"$tmp/manifest"
+        case ${SR_SNAPSHOT_RUN:-} in
+            '') ;;
+            *[!A-Za-z0-9._-]*) sr_die "SR_SNAPSHOT_RUN may hold only letters, digits and . _ -" ;;
+            *) printf 'run %s\n' "$SR_SNAPSHOT_RUN" >>"$tmp/manifest" ;;
+        esac
         set --
         while IFS= read -r p; do
             [ -n "$p" ] || continue

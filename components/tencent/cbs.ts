@@ -116,10 +116,25 @@ export async function describeSnapshot(settings: TencentSettings, snapshotId: st
         throw e;
     }
     const s = (r.SnapshotSet ?? []).find((x) => x.SnapshotId === snapshotId);
-    if (!s) return undefined;
+    return s ? snapshotInfoOf(s) : undefined;
+}
+
+/** Every snapshot of one disk, newest first (DescribeSnapshots by disk-id, a page of 100 at a time). */
+export async function snapshotsOfDisk(settings: TencentSettings, diskId: string): Promise<SnapshotInfo[]> {
+    const out: SnapshotInfo[] = [];
+    for (let offset = 0; ; offset += 100) {
+        const r = await call<{ SnapshotSet?: Record<string, unknown>[]; TotalCount?: number }>(settings, "cbs", "DescribeSnapshots",
+            { Filters: [{ Name: "disk-id", Values: [diskId] }], Offset: offset, Limit: 100, Order: "DESC", OrderField: "CREATE_TIME" });
+        const page = r.SnapshotSet ?? [];
+        out.push(...page.map(snapshotInfoOf));
+        if (page.length < 100 || out.length >= (r.TotalCount ?? 0)) return out;
+    }
+}
+
+function snapshotInfoOf(s: Record<string, unknown>): SnapshotInfo {
     const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
     const info: SnapshotInfo = {
-        snapshotId,
+        snapshotId: String(s.SnapshotId),
         state: str(s.SnapshotState) ?? "UNKNOWN",
         percent: typeof s.Percent === "number" ? s.Percent : Number(s.Percent ?? 0),
         ...(str(s.DiskId) ? { diskId: str(s.DiskId) } : {}),
