@@ -113,5 +113,5 @@ export const results = Object.fromEntries(hosts.map((h, i) => {
         lockWaitSec: h.lockWaitSec,
         ...(h.tencent ? { tencent: { diskSnapshot: h.tencent.diskSnapshot, securityGroup: h.tencent.securityGroup, onFailure: h.tencent.onFailure } } : {}),
     });
-    return [h.name, { drift: access.drift, changed: access.changed, snapshot: access.snapshot, verifiedAt: access.verifiedAt, hostKeys: access.hostKeys, hostKeyFingerprints: access.hostKeyFingerprints, evidence: access.evidence, diskSnapshot: access.diskSnapshot }];
+    return [h.name, { drift: access.drift, changed: access.changed, snapshot: access.snapshot, verifiedAt: access.verifiedAt, hostKeys: access.hostKeys, hostKeyFingerprints: access.hostKeyFingerprints, evidence: access.evidence, diagnosis: access.diagnosis, diskSnapshot: access.diskSnapshot }];
 }));

@@ -38,3 +38,10 @@ export type { TatTargetInput } from "./core/transport";
 export type { TencentOptions } from "./declaration";
 export { resolveTencentSettings } from "./tencent/settings";
 export type { TencentEndpoint, TencentSettings, TencentSettingsArgs } from "./tencent/settings";
+
+// The diagnosis, as `sshremedy diagnose` makes it and SshAccess exports it (`diagnosis`).
+export { diagnose } from "./cli/diagnose";
+export type { DiagnoseLogin, DiagnoseOptions, Diagnosis } from "./cli/diagnose";
+export type { Cause, CauseId } from "./cli/causes";
+export type { LoginSymptom, SymptomKind } from "./cli/symptoms";
+export type { Diagnosed } from "./core/pipeline";

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Concern } from "./core/concern";
 import { DeclarationError, isDeclarationError, validatedAs } from "./core/errors";
-import { hostPipeline } from "./core/pipeline";
+import { Diagnosed, hostPipeline } from "./core/pipeline";
 import type { CommandTargetInput, TatTargetInput } from "./core/transport";
 import { resolveTencentSettings } from "./tencent/settings";
 import {
@@ -180,6 +180,12 @@ abstract class AccessComponent extends pulumi.ComponentResource {
     readonly evidence: pulumi.Output<Record<string, string[]>>;
     /** Tencent Cloud: the CBS snapshot of the system disk taken before the last change (`snap-…`). */
     readonly diskSnapshot: pulumi.Output<string | undefined>;
+    /**
+     * The diagnosis this run acted on: the causes its probe found, in the guide's catalogue
+     * (`S1`–`S15`, or the key file, the account, …), most likely first, each with its evidence
+     * (file and line, rule, library) and the change that fixes it; as `sshremedy diagnose` prints them.
+     */
+    readonly diagnosis: pulumi.Output<Diagnosed[]>;
 
     protected constructor(type: string, name: string, args: SshAccessArgs, only: readonly ConcernName[], opts?: pulumi.ComponentResourceOptions) {
         // The declaration travels as the component's inputs, so policy packs can judge it
@@ -246,8 +252,9 @@ abstract class AccessComponent extends pulumi.ComponentResource {
         this.hostKeyFingerprints = out.hostKeyFingerprints;
         this.evidence = out.evidence;
         this.diskSnapshot = out.diskSnapshot;
+        this.diagnosis = out.diagnosis;
         this.registerOutputs({
-            diskSnapshot: this.diskSnapshot,
+            diskSnapshot: this.diskSnapshot, diagnosis: this.diagnosis,
             drift: this.drift, changed: this.changed, snapshot: this.snapshot, verifiedAt: this.verifiedAt, hostKeys: this.hostKeys,
             hostKeyFingerprints: this.hostKeyFingerprints, evidence: this.evidence,
         });

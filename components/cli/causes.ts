@@ -159,12 +159,14 @@ export function causesOf(plans: ReadonlyMap<string, ConcernPlan>, problems: read
         if (!plan.pending && plan.drift.length === 0) continue;
         // A "+" line belongs to the cause of the "-" line before it (the change that undoes it).
         let last: CauseId | undefined;
-        for (const line of plan.drift) {
-            const own = causeOfLine(concern, line);
+        plan.drift.forEach((line, i) => {
+            // A line sshd refuses is S15 whatever its keyword: the "+" line after it says so.
+            const next = plan.drift[i + 1] ?? "";
+            const own = concern === "sshd-config" && /^[^:]+: - /.test(line) && /sshd refused this line/.test(next) ? "S15" : causeOfLine(concern, line);
             const id = /^[^:]+: \+ /.test(line) && last && own !== "S15" ? last : own;
             add(id, concern, line);
             last = id;
-        }
+        });
     }
     for (const p of problems) {
         const m = /^([a-z-]+): (.*)$/s.exec(p);

@@ -8,6 +8,8 @@ import type { TencentSettings } from "../tencent/settings";
 import { DiskSnapshot, SecurityGroupAdmission } from "../tencent/steps";
 import { fingerprint } from "./step-providers";
 import { providerShim } from "./provider-shim";
+import { causesOf, rankCauses } from "../cli/causes";
+import type { LoginSymptom } from "../cli/symptoms";
 
 export { acceptHostKeys, fingerprint } from "./step-providers";
 
@@ -91,6 +93,8 @@ export interface PipelineOutputs {
     readonly hostKeyFingerprints: pulumi.Output<string[]>;
     /** Tencent Cloud: the CBS snapshot taken before the last change (`snap-…`). */
     readonly diskSnapshot: pulumi.Output<string | undefined>;
+    /** The causes this run's probe found (the guide's catalogue, most likely first), each with its evidence. */
+    readonly diagnosis: pulumi.Output<Diagnosed[]>;
     /**
      * Per gate (concern), what this run's probe found out of line and where (file and line, rule
      * and chain, account field), the change or the report each line stands for; `refused` holds
@@ -144,6 +148,8 @@ interface HostPlan {
     readonly hostKeys: string[];
     /** The host's change generation when probed (lib.sh): the run changes nothing if it moved. */
     readonly generation?: string;
+    /** What refuses the login, as `sshremedy diagnose` says it (the guide's causes, with evidence). */
+    readonly causes?: Diagnosed[];
     /** Why nothing may run on this host (see PipelineSpec.refused, or the probe failed). */
     readonly refused?: string;
 }
@@ -162,6 +168,21 @@ export async function refuse(message: string, resource: pulumi.Resource): Promis
 function refusedPlan(why: string): HostPlan {
     return { plans: {}, pending: false, drift: [], paths: [], modes: [], hostKeys: [], refused: why };
 }
+
+/** One cause of a diagnosis as a stack exports it. */
+export interface Diagnosed {
+    readonly id: string;
+    readonly title: string;
+    readonly guide: string;
+    readonly concern: string;
+    readonly evidence: string[];
+    readonly fix: string;
+    /** False for drift that does not refuse the login. */
+    readonly blocking: boolean;
+}
+
+/** The pipeline makes no login attempt before it changes anything: causes rank by what they are. */
+const noAttempt: LoginSymptom = { kind: "other", ok: false, message: "", methodsOffered: [], attempts: 0 };
 
 /** Plans every concern from one framed probe output. */
 export function planHost(concerns: readonly Concern[], probeStdout: string): HostPlan {
@@ -183,6 +204,8 @@ export function planHost(concerns: readonly Concern[], probeStdout: string): Hos
         modes: [...new Set(all.flatMap((p) => [...(p.modes ?? [])]))],
         hostKeys: parseKeyValues(framed.get("host-keys") ?? "").filter(([k]) => k === "host_key").map(([, v]) => v),
         generation: lastValue(parseKeyValues(framed.get("host-keys") ?? ""), "generation"),
+        causes: rankCauses(causesOf(new Map(Object.entries(plans)), [], framed), noAttempt)
+            .map(({ id, title, guide, concern, evidence, fix, blocking }) => ({ id, title, guide, concern, evidence: [...evidence], fix, blocking })),
     };
 }
 
@@ -345,6 +368,10 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         hostKeys: keysAfter,
         hostKeyFingerprints: keysAfter.apply((keys) => keys.map(fingerprint)),
         diskSnapshot: disk ? disk.snapshotId.apply((id) => id ?? undefined) : pulumi.output(undefined),
+        diagnosis: plan.apply((p): Diagnosed[] => [
+            ...(p.causes ?? []),
+            ...(p.refused ? [{ id: "refused", title: "nothing was changed", guide: "", concern: "", evidence: [p.refused], fix: "", blocking: true }] : []),
+        ]),
         evidence: plan.apply((p): Record<string, string[]> => ({
             ...Object.fromEntries(Object.entries(p.plans).map(([n, x]) => [n, [...x.drift]])),
             ...(p.refused ? { refused: [p.refused] } : {}),

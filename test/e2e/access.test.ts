@@ -62,8 +62,11 @@ describe("SshAccess through index.ts: every catalogue fault repaired by a real p
             assert.equal(stillOpen(held), held.length, "the held connections closed before the login: it did not share sshd with them");
             held.forEach((x) => x.destroy());
             fault.release();
-            const result = ((await stack.outputs()).results as Record<string, { snapshot: string; drift: string[] }>)[host.name];
+            const result = ((await stack.outputs()).results as Record<string, { snapshot: string; drift: string[]; diagnosis: { id: string; evidence: string[]; blocking: boolean }[] }>)[host.name];
             assert.ok(result.drift.length > 0, "the run saw nothing wrong");
+            // [diagnosis]: the stack says which of the guide's causes it acted on, with its evidence.
+            const named = result.diagnosis.find((c) => c.id === f.id);
+            assert.ok(named && named.blocking && named.evidence.length > 0, `the exported diagnosis does not name ${f.id}: ${JSON.stringify(result.diagnosis)}`);
             assert.equal((await host.console(`test -s ${result.snapshot}/manifest`)).code, 0, `no snapshot at ${result.snapshot}`);
         });
     }
@@ -118,7 +121,7 @@ describe("SshAccess through index.ts: every catalogue fault repaired by a real p
         assert.equal(fs.existsSync("/sys/fs/selinux/enforce"), false, "this test is only honest on a kernel without SELinux");
     });
 
-    it("[multi-fault] one host with S1, S6, S7 and S15 at once is repaired by one pulumi up", async () => {
+    it("[multi-fault] one host with S1, S6, S7 and S15 at once is repaired by one pulumi up; [diagnosis] the stack exports those four causes", async () => {
         const host = await createHost();
         hosts.push(host);
         for (const id of ["S1", "S6", "S7", "S15"] as const) {
@@ -129,6 +132,8 @@ describe("SshAccess through index.ts: every catalogue fault repaired by a real p
         const up = await stack.up();
         assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
         assert.ok((await sshLogin({ address: host.address, ...(await faultLogin("S1")) })).ok);
+        const result = ((await stack.outputs()).results as Record<string, { diagnosis: { id: string; blocking: boolean }[] }>)[host.name];
+        assert.deepEqual(result.diagnosis.filter((c) => c.blocking).map((c) => c.id).sort(), ["S1", "S15", "S6", "S7"]);
         const again = await stack.pulumi(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
         assert.equal(again.code, 0, `a converged host still changed:\n${again.stdout}`);
     });
