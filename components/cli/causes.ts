@@ -157,16 +157,27 @@ export function causesOf(plans: ReadonlyMap<string, ConcernPlan>, problems: read
     const files = sshdFiles(framed.get("sshd-config"));
     for (const [concern, plan] of plans) {
         if (!plan.pending && plan.drift.length === 0) continue;
-        // A "+" line belongs to the cause of the "-" line before it (the change that undoes it).
-        let last: CauseId | undefined;
-        plan.drift.forEach((line, i) => {
-            // A line sshd refuses is S15 whatever its keyword: the "+" line after it says so.
-            const next = plan.drift[i + 1] ?? "";
-            const own = concern === "sshd-config" && /^[^:]+: - /.test(line) && /sshd refused this line/.test(next) ? "S15" : causeOfLine(concern, line);
-            const id = /^[^:]+: \+ /.test(line) && last && own !== "S15" ? last : own;
+        if (concern !== "sshd-config") {
+            for (const line of plan.drift) add(causeOfLine(concern, line), concern, line);
+            continue;
+        }
+        // sshd_config's drift lists the removed lines, then the added ones. A removed line is its
+        // keyword's cause, or S15 when the added lines say sshd refused it; an added line goes
+        // with the cause of its keyword when a removed line made that cause, else it is declared
+        // drift that refuses nothing.
+        const flat = (t: string) => t.replace(/[^A-Za-z0-9]+/g, "");
+        const refused = plan.drift.filter((l) => /sshd refused this line/.test(l)).map((l) => flat(l.slice(l.lastIndexOf("): ") + 3)));
+        const removed = plan.drift.filter((l) => /^[^:]+: - /.test(l));
+        const removedIds = new Set<CauseId>();
+        for (const line of removed) {
+            const id = refused.includes(flat(line.replace(/^[^:]+: - /, ""))) ? "S15" : causeOfLine(concern, line);
+            removedIds.add(id);
             add(id, concern, line);
-            last = id;
-        });
+        }
+        for (const line of plan.drift.filter((l) => !removed.includes(l))) {
+            const id = causeOfLine(concern, line);
+            add(/^[^:]+: \+ /.test(line) && !removedIds.has(id) && id !== "S15" ? "hardening" : id, concern, line);
+        }
     }
     for (const p of problems) {
         const m = /^([a-z-]+): (.*)$/s.exec(p);

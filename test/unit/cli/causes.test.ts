@@ -51,6 +51,26 @@ describe("sshremedy diagnose: causes from what the probes found", () => {
         assert.deepEqual(causes.map((c) => c.consistent), [true, false]);
     });
 
+    it("[diagnose] S1, S6, S7 and S15 on one host (drift as the concerns print it: removed lines first): each named once, with its own lines", () => {
+        const causes = causesOf(plans([
+            ["firewall-allowlist", [...hardening, "iptables filter INPUT blocks 198.18.0.5 → tcp 22: -A INPUT -s 198.18.0.5/32 -p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset"]],
+            ["hosts-access", ["sshd denies 198.18.0.5: /etc/hosts.deny line 18", "/etc/hosts.allow: + sshd: 198.18.0.5"]],
+            ["sshd-config", ["/etc/ssh/sshd_config: - PasswordAuthentication  no", "/etc/ssh/sshd_config: - AllowUsers bob",
+                "/etc/ssh/sshd_config: + # sshremedy: sshd refused this line (Bad configuration option: PasswordAuthentication\\302\\240): PasswordAuthentication? no",
+                "/etc/ssh/sshd_config: + AllowUsers bob alice", "sshd is not running"]],
+        ]), [], new Map());
+        const byId = new Map(causes.map((c) => [c.id, c]));
+        assert.deepEqual(causes.filter((c) => c.blocking).map((c) => c.id).sort(), ["S1", "S15", "S6", "S7"]);
+        assert.deepEqual(byId.get("S1")!.evidence, ["/etc/ssh/sshd_config: - AllowUsers bob"]);
+        assert.match(byId.get("S1")!.fix, /AllowUsers bob alice/);
+        assert.deepEqual(byId.get("S15")!.evidence, ["/etc/ssh/sshd_config: - PasswordAuthentication  no", "sshd is not running"]);
+    });
+
+    it("[diagnose] a declared setting added where no line refused the login is drift, not a cause", () => {
+        const causes = causesOf(plans([["sshd-config", ["/etc/ssh/sshd_config: + MaxSessions 10"]]]), [], new Map());
+        assert.deepEqual(causes.map((c) => [c.id, c.blocking]), [["hardening", false]]);
+    });
+
     it("[diagnose] a removed sshd_config line gets its file and line number from the file the probe printed", () => {
         const text = "Port 22\n# comment\nDenyUsers alice\n";
         const framed = new Map([["sshd-config", `config=${Buffer.from(text).toString("base64")}\nsshd_active=yes`]]);
