@@ -87,7 +87,7 @@ const catalogue: Record<CauseId, { title: string; guide: string; symptoms: Sympt
         fix: "SshAccess repairs sshd's runtime (runtime)" },
     "sshd-down": { title: "sshd is not running", guide: "S12–S15: Connection refused", symptoms: ["refused"],
         fix: "SshAccess starts sshd once its configuration validates" },
-    hardening: { title: "drift that does not refuse the login now", guide: "hardening", symptoms: [], fix: "SshAccess changes the lines shown" },
+    hardening: { title: "drift that does not refuse the login now", guide: "beyond the guide: hardening", symptoms: [], fix: "SshAccess changes the lines shown" },
 };
 
 /** The catalogue's sshd_config keywords: a removed line with one of them is that cause. */
@@ -165,8 +165,10 @@ export function causesOf(plans: ReadonlyMap<string, ConcernPlan>, problems: read
         // keyword's cause, or S15 when the added lines say sshd refused it; an added line goes
         // with the cause of its keyword when a removed line made that cause, else it is declared
         // drift that refuses nothing.
-        const flat = (t: string) => t.replace(/[^A-Za-z0-9]+/g, "");
-        const refused = plan.drift.filter((l) => /sshd refused this line/.test(l)).map((l) => flat(l.slice(l.lastIndexOf("): ") + 3)));
+        // The "+" line quotes the refused line with every character outside printable ASCII as "?"
+        // (plan.ts): a bad byte is the fault itself, so the same marking is compared, not less.
+        const flat = (t: string) => t.replace(/[^\x20-\x7e]/g, "?");
+        const refused = plan.drift.filter((l) => /sshd refused this line/.test(l)).map((l) => l.slice(l.lastIndexOf("): ") + 3));
         const removed = plan.drift.filter((l) => /^[^:]+: - /.test(l));
         const removedIds = new Set<CauseId>();
         for (const line of removed) {

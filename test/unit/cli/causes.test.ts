@@ -21,7 +21,7 @@ const found: Record<string, [string, string[]][]> = {
         ["sshd-config", ["sshd is not running"]]],
     S13: [["sshd-runtime", ["/lib/x86_64-linux-gnu/security/pam_loginuid.so: missing (PAM module pam_loginuid.so); reinstall libpam-modules:amd64 from /var/cache/apt/archives/libpam-modules_1.5.2-6+deb12u2_amd64.deb"]]],
     S14: [["sshd-config", ["/etc/ssh/sshd_config: - ListenAddress 198.19.255.254", "/etc/ssh/sshd_config: + ListenAddress 0.0.0.0", "sshd is not running"]]],
-    S15: [["sshd-config", ["/etc/ssh/sshd_config: - PasswordAuthentication  no",
+    S15: [["sshd-config", ["/etc/ssh/sshd_config: - PasswordAuthentication\u00a0 no",
         "/etc/ssh/sshd_config: + # sshremedy: sshd refused this line (Bad configuration option: PasswordAuthentication\\302\\240): PasswordAuthentication? no", "sshd is not running"]]],
 };
 const symptomOf: Record<string, LoginSymptom["kind"]> = {
@@ -55,7 +55,7 @@ describe("sshremedy diagnose: causes from what the probes found", () => {
         const causes = causesOf(plans([
             ["firewall-allowlist", [...hardening, "iptables filter INPUT blocks 198.18.0.5 → tcp 22: -A INPUT -s 198.18.0.5/32 -p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset"]],
             ["hosts-access", ["sshd denies 198.18.0.5: /etc/hosts.deny line 18", "/etc/hosts.allow: + sshd: 198.18.0.5"]],
-            ["sshd-config", ["/etc/ssh/sshd_config: - PasswordAuthentication  no", "/etc/ssh/sshd_config: - AllowUsers bob",
+            ["sshd-config", ["/etc/ssh/sshd_config: - PasswordAuthentication\u00a0 no", "/etc/ssh/sshd_config: - AllowUsers bob",
                 "/etc/ssh/sshd_config: + # sshremedy: sshd refused this line (Bad configuration option: PasswordAuthentication\\302\\240): PasswordAuthentication? no",
                 "/etc/ssh/sshd_config: + AllowUsers bob alice", "sshd is not running"]],
         ]), [], new Map());
@@ -63,7 +63,18 @@ describe("sshremedy diagnose: causes from what the probes found", () => {
         assert.deepEqual(causes.filter((c) => c.blocking).map((c) => c.id).sort(), ["S1", "S15", "S6", "S7"]);
         assert.deepEqual(byId.get("S1")!.evidence, ["/etc/ssh/sshd_config: - AllowUsers bob"]);
         assert.match(byId.get("S1")!.fix, /AllowUsers bob alice/);
-        assert.deepEqual(byId.get("S15")!.evidence, ["/etc/ssh/sshd_config: - PasswordAuthentication  no", "sshd is not running"]);
+        assert.deepEqual(byId.get("S15")!.evidence, ["/etc/ssh/sshd_config: - PasswordAuthentication\u00a0 no", "sshd is not running"]);
+    });
+
+    it("[diagnose] S5 and S15 on one host: the good PasswordAuthentication line is S5, the one with a no-break space S15", () => {
+        const causes = causesOf(plans([["sshd-config", ["/etc/ssh/sshd_config: - PasswordAuthentication\u00a0 no", "/etc/ssh/sshd_config: - PasswordAuthentication no",
+            "/etc/ssh/sshd_config: + # sshremedy: sshd refused this line (Bad configuration option: PasswordAuthentication\\302\\240): PasswordAuthentication? no",
+            "/etc/ssh/sshd_config: + PasswordAuthentication yes", "sshd is not running"]]]), [], new Map());
+        const byId = new Map(causes.map((c) => [c.id, c]));
+        assert.deepEqual(byId.get("S5")?.evidence, ["/etc/ssh/sshd_config: - PasswordAuthentication no"]);
+        assert.match(byId.get("S5")!.fix, /PasswordAuthentication yes/);
+        assert.deepEqual(byId.get("S15")?.evidence, ["/etc/ssh/sshd_config: - PasswordAuthentication\u00a0 no", "sshd is not running"]);
+        assert.equal(byId.has("hardening"), false);
     });
 
     it("[diagnose] a declared setting added where no line refused the login is drift, not a cause", () => {
