@@ -1,3 +1,4 @@
+import { ALIASES, SERVER_KEYWORDS } from "./keywords";
 import { fromBase64, lastValue, lineDiff, parseKeyValues } from "../core/compose";
 import { declaredKeywords, neutraliseDropIn, renderManaged, renderReplace } from "./render";
 import type { Distro } from "./distro";
@@ -35,11 +36,28 @@ export function parseProbe(stdout: string): SshdProbe {
         sshdActive: lastValue(kv, "sshd_active") === "yes",
         distro: lastValue(kv, "os_id") ? { id: lastValue(kv, "os_id")!, version: lastValue(kv, "os_version") ?? "" } : undefined,
         effective: lastValue(kv, "effective") === undefined ? undefined : fromBase64(lastValue(kv, "effective")!),
-        badLines: fromBase64(lastValue(kv, "sshd_t") ?? "").split("\n").flatMap((l) => {
-            const m = /:? line (\d+): (.*)$/.exec(l);
-            return m ? [{ line: Number(m[1]), message: m[2] }] : [];
-        }),
+        badLines: lastValue(kv, "sshd_t_unavailable") !== undefined && config !== "absent"
+            ? unknownKeywordLines(fromBase64(config), fromBase64(lastValue(kv, "sshd_t_unavailable")!).trim())
+            : fromBase64(lastValue(kv, "sshd_t") ?? "").split("\n").flatMap((l) => {
+                const m = /:? line (\d+): (.*)$/.exec(l);
+                return m ? [{ line: Number(m[1]), message: m[2] }] : [];
+            }),
     };
+}
+
+/**
+ * When sshd cannot run to check its own file (a library it needs is missing), the lines whose
+ * keyword sshd would refuse: one it does not know, or spelled with bytes outside printable ASCII
+ * (a pasted no-break space). Keywords split on ASCII blanks and '=' only, as sshd splits them.
+ */
+export function unknownKeywordLines(text: string, why: string): SshdProbe["badLines"] {
+    const known = new Set([...SERVER_KEYWORDS, ...ALIASES.keys()].map((k) => k.toLowerCase()));
+    return text.split("\n").flatMap((raw, i) => {
+        const line = raw.replace(/^[ \t]+/, "");
+        if (line === "" || line.startsWith("#")) return [];
+        const keyword = line.split(/[ \t=]/)[0];
+        return known.has(keyword.toLowerCase()) ? [] : [{ line: i + 1, message: `sshd could not check this file (${why}); '${keyword}' is not a keyword sshd knows` }];
+    });
 }
 
 export type SshdMode = { readonly kind: "managed" } | { readonly kind: "replace"; readonly distro: Distro };

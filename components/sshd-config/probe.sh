@@ -8,6 +8,7 @@
 #   SR_CONNECT             optional: the verifying connection's -C spec; adds effective=<base64 of
 #                          sshd -T -C> when sshd can parse its configuration
 # Prints: config=<base64 or "absent">, dropin=<base64 path> <base64 content> per included file,
+# sshd_t=<base64 of the lines sshd -t refuses>, sshd_t_unavailable=<why> when sshd cannot run,
 # then sshd_active=yes|no and the service_manager= / sshd_service= lines of sr_sshd_describe.
 set -eu
 target=${SR_SSHD_CONFIG_TARGET:-/etc/ssh/sshd_config}
@@ -26,7 +27,14 @@ if [ -f "$target" ]; then
     # What sshd itself says of the live file: lines it cannot parse are named by number, as
     # "<file>: line N:" or "<file> line N:" depending on the message.
     if sshd=$(sr_sshd_bin 2>/dev/null); then
-        printf 'sshd_t=%s\n' "$("$sshd" -t -f "$target" 2>&1 | tr -d '\r' | grep -E '^'"$target"':? line [0-9]+: ' | sr_b64)"
+        sr_t=$("$sshd" -t -f "$target" 2>&1 | tr -d '\r') || true
+        printf 'sshd_t=%s\n' "$(printf '%s\n' "$sr_t" | grep -E '^'"$target"':? line [0-9]+: ' | sr_b64)"
+        # sshd that cannot even load (a library missing) checks nothing: the plan then looks at
+        # the keywords itself, so a bad line behind the missing library is not missed.
+        case $sr_t in
+            *"error while loading shared libraries"*)
+                printf 'sshd_t_unavailable=%s\n' "$(printf '%s\n' "$sr_t" | head -n 1 | sr_b64)" ;;
+        esac
     fi
 else
     printf 'config=absent\n'

@@ -138,6 +138,21 @@ describe("SshAccess through index.ts: every catalogue fault repaired by a real p
         assert.equal(again.code, 0, `a converged host still changed:\n${again.stdout}`);
     });
 
+    it("[multi-fault] S12 and S15 at once: sshd cannot load to name its bad line, yet one pulumi up repairs both", async () => {
+        const host = await createHost();
+        hosts.push(host);
+        for (const id of ["S12", "S15"] as const) {
+            (await injectFault(host, id)).release();
+        }
+        assert.equal((await sshLogin({ address: host.address, ...(await faultLogin("S15")) })).ok, false);
+        stack = await stackFor([{ host }]);
+        const up = await stack.up();
+        assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
+        assert.ok((await sshLogin({ address: host.address, ...(await faultLogin("S15")) })).ok);
+        const result = ((await stack.outputs()).results as Record<string, { diagnosis: { id: string; blocking: boolean }[] }>)[host.name];
+        assert.deepEqual(result.diagnosis.filter((c) => c.blocking).map((c) => c.id).sort(), ["S12", "S15"]);
+    });
+
     it("[fleet] ten hosts, each with a different fault, repaired by one pulumi up", async () => {
         const ids: FaultId[] = ["S1", "S2", "S3", "S4", "S6", "S7", "S11", "S12", "S14", "S15"];
         hosts.push(...(await createHosts(ids.length)));
