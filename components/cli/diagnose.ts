@@ -37,7 +37,7 @@ export interface Diagnosis {
     readonly attempt: LoginSymptom;
     /** How the host was looked at (no secret), or null when no way in was given. */
     readonly wayIn: string | null;
-    /** False when the probes could not run (the way in failed): the causes are then only guesses from the symptom. */
+    /** False when the probes did not run (no way in, or it failed): then no cause is known, only the symptom. */
     readonly looked: boolean;
     /** Most likely first. */
     readonly causes: readonly Cause[];

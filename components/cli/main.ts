@@ -7,7 +7,7 @@ import pc from "picocolors";
 import type { CommandTarget } from "../core/transport";
 import { parseEndpointConfig, tencentConfigKeys, TencentSettings } from "../tencent/settings";
 import { diagnose, Diagnosis, DiagnoseLogin } from "./diagnose";
-import { listSnapshots, restoreSnapshot, SnapshotList } from "./snapshots";
+import { checkSnapshotId, listSnapshots, restoreSnapshot, SnapshotList } from "./snapshots";
 
 /**
  * `sshremedy`: the command line beside the components. `diagnose` says what refuses a login and
@@ -178,7 +178,8 @@ export function formatDiagnosis(d: Diagnosis): string {
     if (d.causes.length === 0) {
         out.push(d.looked ? "no cause found: every gate of the login path admits this login" : "");
     } else {
-        out.push(blocking.length > 0 ? "causes, most likely first:" : "nothing refuses this login; drift:");
+        out.push(blocking.length === 0 ? "nothing refuses this login; drift:"
+            : d.attempt.ok ? "this attempt got in, but these refuse other logins or attempts (e.g. more keys offered):" : "causes, most likely first:");
         d.causes.forEach((c, i) => {
             const mark = c.consistent ? pc.bold(`${i + 1}. [${c.id}] ${c.title}`) : `${i + 1}. [${c.id}] ${c.title}`;
             out.push(`${mark}  (guide ${c.guide}; found by ${c.concern}${c.blocking ? "" : "; does not refuse the login now"})`);
@@ -238,6 +239,12 @@ export function program(): Command {
         .action(async (id: string, o: WayInOptions & LoginOptions & { yes?: boolean }) => {
             const { login, target } = resolve(o, false);
             if (!target) throw new UsageError("give a way in: --console, --ssh, --tat or --stack-host");
+            // The id first, then whether the host has it: nothing is asked, locked or changed for a snapshot that is not there.
+            checkSnapshotId(id);
+            const listed = await listSnapshots(target);
+            if (!listed.host.some((x) => x.id === id)) {
+                throw new UsageError(`no snapshot ${id} on the host (${listed.host.map((x) => x.id).join(", ") || "it has none"})`);
+            }
             if (!o.yes && !(await confirm(`restore snapshot ${id} on ${target.kind === "ssh" ? target.host : target.kind}? The files it holds replace the live ones and sshd restarts.`))) {
                 process.stderr.write("not restored (give --yes to restore without asking)\n");
                 process.exitCode = exitCodes.couldNotLook;

@@ -68,10 +68,14 @@ export async function listSnapshots(target: CommandTarget): Promise<SnapshotList
  * Puts snapshot `id` back with the dead-man's own restore script, holding the host's lock so no
  * run changes the host meanwhile; then, given the login, proves it with a fresh SSH login.
  */
-export async function restoreSnapshot(target: CommandTarget, id: string, login?: DiagnoseLogin): Promise<{ report: string; loginWorks?: boolean }> {
+export function checkSnapshotId(id: string): void {
     if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(id)) {
         throw new Error(`'${id}' is not a snapshot id (letters, digits, . _ -, as sshremedy snapshots lists them)`);
     }
+}
+
+export async function restoreSnapshot(target: CommandTarget, id: string, login?: DiagnoseLogin): Promise<{ report: string; loginWorks?: boolean }> {
+    checkSnapshotId(id);
     const owner = `cli.${os.hostname().replace(/[^A-Za-z0-9._-]/g, "-")}.${crypto.randomBytes(6).toString("hex")}`;
     const lock = (action: "acquire" | "release") => ({
         script: "host/lock", env: { SR_LOCK_ACTION: action, SR_LOCK_OWNER: owner, ...(action === "acquire" ? { SR_LOCK_WAIT: 60, SR_LOCK_LEASE: 300 } : {}) },

@@ -20,6 +20,8 @@ export type SymptomKind =
     | "no-supported-method"
     /** The host's key is not the one expected. */
     | "host-key-mismatch"
+    /** Authentication passed, then the session ended before a shell ran (a PAM module, the account). */
+    | "closed-after-authentication"
     /** No route, no name, or anything else the client printed. */
     | "other";
 
@@ -55,7 +57,9 @@ export function classifyLogin(r: { code: number | null; stdout: string; stderr: 
     if (r.code === 0 && r.stdout.trim() === user) {
         return { kind: "ok", ok: true, message: "", methodsOffered: methods, attempts };
     }
-    const said = lines.filter((l) => !l.startsWith("debug") && !l.startsWith("OpenSSH_") && !/^Warning: Permanently added/.test(l) && l.trim() !== "");
+    // The client's own words, without its debug lines and its end-of-session statistics.
+    const said = lines.filter((l) => !l.startsWith("debug") && !l.startsWith("OpenSSH_") && l.trim() !== ""
+        && !/^(Warning: Permanently added|Transferred: sent|Bytes per second:|Authenticated to )/.test(l));
     // What the client said to the operator first; its debug lines only when it said nothing known.
     for (const [kind, , line] of [...patterns.map(([k, re]) => [k, re, said.find((l) => re.test(l))] as const),
         ...patterns.map(([k, re]) => [k, re, lines.find((l) => re.test(l))] as const)]) {
@@ -67,6 +71,12 @@ export function classifyLogin(r: { code: number | null; stdout: string; stderr: 
             }
             return { kind, ok: false, message: line.replace(/^debug\d: /, ""), methodsOffered: methods, attempts };
         }
+    }
+    const authenticated = lines.find((l) => /^Authenticated to /.test(l));
+    if (authenticated) {
+        const why = said[said.length - 1];
+        return { kind: "closed-after-authentication", ok: false,
+            message: `${authenticated.replace(/\.$/, "")}, then the session ended (exit ${r.code})${why ? `: ${why}` : ""}`, methodsOffered: methods, attempts };
     }
     return { kind: "other", ok: false, message: said[said.length - 1] ?? `ssh exited ${r.code}`, methodsOffered: methods, attempts };
 }

@@ -114,6 +114,13 @@ describe("sshremedy diagnose: the client's words sorted into symptoms", () => {
             assert.equal(s.ok, false);
         });
     }
+    it("[diagnose] authenticated, then the session ended (a PAM module missing): said so, not the session's byte counts", () => {
+        const s = classifyLogin({ code: 254, stdout: "", stderr: ["debug1: Authentications that can continue: publickey,password",
+            "Authenticated to 198.18.0.14 ([198.18.0.14]:22) using \"publickey\".", "Transferred: sent 3480, received 3676 bytes, in 0.1 seconds",
+            "Bytes per second: sent 65922.8, received 69635.7"].join("\n") }, "alice");
+        assert.equal(s.kind, "closed-after-authentication");
+        assert.equal(s.message, 'Authenticated to 198.18.0.14 ([198.18.0.14]:22) using "publickey", then the session ended (exit 254)');
+    });
     it("[diagnose] a shell that printed the user is a login that works", () => {
         assert.equal(classifyLogin({ code: 0, stdout: "alice\n", stderr: "" }, "alice").kind, "ok");
         assert.notEqual(classifyLogin({ code: 0, stdout: "bob\n", stderr: "" }, "alice").kind, "ok");
