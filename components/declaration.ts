@@ -3,6 +3,7 @@ import type { Concern } from "./core/concern";
 import { DeclarationError, isDeclarationError } from "./core/errors";
 import { parseIp } from "./core/ip";
 import { refuse, type PipelineSpec } from "./core/pipeline";
+import { LONE_SURROGATE } from "./core/quote";
 import type { CommandTargetInput } from "./core/transport";
 import { checkSource } from "./hosts-access/hosts-access";
 
@@ -144,8 +145,9 @@ export function checkCommandPrefix(path: string, prefix: unknown): readonly stri
         throw new DeclarationError(path, "is not a non-empty list of arguments", 'give the argv that runs a command on the host, e.g. ["lxc-attach", "-n", "web-1", "--"]');
     }
     prefix.forEach((a, i) => {
-        if (typeof a !== "string" || a.length === 0 || a.includes("\0")) {
-            throw new DeclarationError(`${path}[${i}]`, `${JSON.stringify(a)} is not a command-line argument`, "give non-empty strings without NUL bytes");
+        if (typeof a !== "string" || a.length === 0 || a.includes("\0") || LONE_SURROGATE.test(a)) {
+            throw new DeclarationError(`${path}[${i}]`, `${JSON.stringify(a)} is not a command-line argument`,
+                "give non-empty strings without NUL bytes or lone UTF-16 surrogates (an argv is UTF-8)");
         }
     });
     return prefix as string[];

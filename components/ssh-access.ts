@@ -92,6 +92,9 @@ function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { 
             "give the port sshd listens on in one of the two, or the same in both");
     }
     const fwAllow = args.firewall === false ? undefined : args.firewall?.allow;
+    if (fwAllow !== undefined && !Array.isArray(fwAllow)) {
+        throw new DeclarationError("firewall.allow", `is ${JSON.stringify(fwAllow)}, not a list`, "give a list of addresses or CIDRs, or leave it out for login.sources");
+    }
     fwAllow?.forEach((s, i) => checkSource(`firewall.allow[${i}]`, s));
     const sources = [...login.sources];
     const concerns: Concern[] = [];
@@ -240,7 +243,8 @@ abstract class AccessComponent extends pulumi.ComponentResource {
             privateKey: l.privateKey,
             password: l.password,
             deadmanWindowSec: args.deadmanWindowSec ?? 60,
-            lockWaitSec: checkLockWait("lockWaitSec", args.lockWaitSec, args.deadmanWindowSec ?? 60),
+            // Checked at the edge with the rest of the declaration; here only its default.
+            lockWaitSec: args.lockWaitSec ?? (args.deadmanWindowSec ?? 60) + 30,
             snapshotsKept: args.snapshotsKept ?? 5,
             offlinePreview: offlinePreviewDefault(args.offlinePreview),
         });

@@ -3,6 +3,7 @@ import type { Concern, ConcernPlan } from "../core/concern";
 import { fromBase64, lastValue, parseKeyValues, type Step } from "../core/compose";
 import { DeclarationError } from "../core/errors";
 import { checkUser } from "../declaration";
+import { LONE_SURROGATE } from "../core/quote";
 
 /**
  * Account: the gate of the login path that is the account itself. sshd admits the key (or the
@@ -156,7 +157,7 @@ function validate(args: AccountArgs): Checked {
     }
     const shell = args.shell;
     if (shell !== undefined) {
-        if (typeof shell !== "string" || !/^\/[^\s:]+$/.test(shell) || shell.endsWith("/")
+        if (typeof shell !== "string" || !/^\/[^\s:\0]+$/.test(shell) || LONE_SURROGATE.test(shell) || shell.endsWith("/")
             || shell.split("/").some((s) => s === "." || s === "..") || shell.length > 256) {
             throw new DeclarationError("shell", `'${String(shell)}' is not the absolute path of a shell`,
                 "give a shell the host lists in /etc/shells, e.g. \"/bin/bash\"");

@@ -44,7 +44,8 @@ export function validatedAs<T>(rename: (head: string) => string, check: () => T)
         return check();
     } catch (e) {
         if (!isDeclarationError(e)) throw e;
-        const m = /^([^.[]*)(.*)$/.exec(e.argument)!;
+        // `s`: a hostile key may put a line break into the argument (`extra["X11Forwarding\nMatch all"]`).
+        const m = /^([^.[]*)(.*)$/s.exec(e.argument)!;
         throw new DeclarationError(`${rename(m[1])}${m[2]}`, e.problem, e.fix);
     }
 }

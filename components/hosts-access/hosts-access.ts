@@ -3,6 +3,7 @@ import type { Concern, ConcernPlan } from "../core/concern";
 import { fromBase64, lastValue, lineDiff, parseKeyValues, type Step } from "../core/compose";
 import { DeclarationError } from "../core/errors";
 import { type IpAddress, isNetworkAddress, parseIp } from "../core/ip";
+import { LONE_SURROGATE } from "../core/quote";
 
 /**
  * HostsAccess: /etc/hosts.allow and /etc/hosts.deny (hosts_access(5)), read by sshd where it is
@@ -281,14 +282,23 @@ function validate(args: HostsAccessArgs): Checked {
     }
     const sources = args.sshSources.map((s, i) => checkSource(`sshSources[${i}]`, s));
     const daemon = args.daemon ?? "sshd";
-    if (!/^[A-Za-z0-9._-]+$/.test(daemon)) {
+    if (typeof daemon !== "string" || !/^[A-Za-z0-9._-]+$/.test(daemon)) {
         throw new DeclarationError("daemon", `'${daemon}' is not a daemon process name`, "give sshd's process name, e.g. sshd");
     }
     for (const which of ["allow", "deny"] as const) {
         const d = args[which];
+        if (d !== undefined && d?.kind !== "entries" && d?.kind !== "content") {
+            throw new DeclarationError(which, `is not { kind: "entries", entries } or { kind: "content", text }`, "declare the rules to add, or the whole file");
+        }
+        // What no UTF-8 file can hold exactly, refused here rather than when the file is written.
+        const unsendable = (t: string) => t.includes("\0") || LONE_SURROGATE.test(t);
+        if (d?.kind === "content" && (typeof d.text !== "string" || unsendable(d.text))) {
+            throw new DeclarationError(`${which}.text`, "is not text a file can hold (a NUL byte or a lone UTF-16 surrogate)", "give the file's text");
+        }
         if (d?.kind === "entries") {
+            if (!Array.isArray(d.entries)) throw new DeclarationError(`${which}.entries`, "is not a list", "give a list of rules");
             d.entries.forEach((e, i) => {
-                if (/[\r\n]/.test(e) || e.trim().startsWith("#") || splitFields(e).length < 2) {
+                if (typeof e !== "string" || /[\r\n]/.test(e) || unsendable(e) || e.trim().startsWith("#") || splitFields(e).length < 2) {
                     throw new DeclarationError(`${which}.entries[${i}]`, `'${e}' is not one hosts_access(5) rule`,
                         "write one `daemon_list : client_list [: options]` rule per entry, without line breaks");
                 }

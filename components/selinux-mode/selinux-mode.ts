@@ -1,5 +1,8 @@
 import type { Concern, ConcernPlan } from "../core/concern";
 import { lastValue, parseKeyValues, Step } from "../core/compose";
+import { DeclarationError } from "../core/errors";
+import { LONE_SURROGATE } from "../core/quote";
+import { checkUser } from "../declaration";
 
 export type SelinuxMode = "enforcing" | "permissive" | "disabled";
 
@@ -111,16 +114,18 @@ export function selinuxModeConcern(args: SelinuxModeArgs = {}): Concern {
     const configPath = args.configPath ?? "/etc/selinux/config";
     const users = args.relabelUsers ?? [];
     if (!["enforcing", "permissive", "disabled"].includes(mode)) {
-        throw new Error(`selinux: mode must be "enforcing", "permissive" or "disabled": got ${JSON.stringify(mode)}`);
+        throw new DeclarationError("mode", `must be "enforcing", "permissive" or "disabled": got ${JSON.stringify(mode)}`,
+            'use "enforcing", or leave it out');
     }
-    if (!configPath.startsWith("/") || /[\n\0]/.test(configPath)) {
-        throw new Error(`selinux: configPath must be an absolute path on one line: got ${JSON.stringify(configPath)}`);
+    if (typeof configPath !== "string" || !configPath.startsWith("/") || /[\n\0]/.test(configPath) || LONE_SURROGATE.test(configPath)) {
+        throw new DeclarationError("configPath", `must be an absolute path on one line: got ${JSON.stringify(configPath)}`,
+            "give SELinux's config file, e.g. /etc/selinux/config, or leave it out");
     }
-    users.forEach((u, i) => {
-        if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(u)) {
-            throw new Error(`selinux: relabelUsers[${i}] is not a user name: got ${JSON.stringify(u)}`);
-        }
-    });
+    if (!Array.isArray(users)) {
+        throw new DeclarationError("relabelUsers", `is ${JSON.stringify(users)}, not a list`, "give a list of user names");
+    }
+    // The same check as login.user: a name of the portable set, at most 32 characters.
+    users.forEach((u, i) => checkUser(`relabelUsers[${i}]`, u));
     const probe: Step = { script: "selinux-mode/probe", env: { SR_SELINUX_CONFIG: configPath, SR_USERS: users.join("\n") } };
     return {
         name: "selinux-mode",

@@ -4,7 +4,7 @@
  */
 import { type Distro, distroDefaults, mergeSettings } from "./distro";
 import { DeclarationError } from "../core/errors";
-import { lineKeyword } from "./keywords";
+import { ALIASES, lineKeyword } from "./keywords";
 import { rationale, sectionOf, SECTIONS } from "./rationale";
 import { type SshdDirective, type SshdSettings, validateSshdSettings } from "./validate";
 
@@ -19,6 +19,15 @@ function splitLines(text: string): string[] {
 
 function joinLines(lines: readonly string[]): string {
     return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
+}
+
+/**
+ * The keyword a line sets, lowercased, with an old alias read as the keyword it stands for:
+ * sshd keeps the first value of `ChallengeResponseAuthentication` and `KbdInteractiveAuthentication` alike.
+ */
+function lineSetting(line: string): string | undefined {
+    const k = lineKeyword(line);
+    return k === undefined ? undefined : ALIASES.get(k)?.toLowerCase() ?? k;
 }
 
 /** Index of the first `Match` line: everything before it is global, everything after belongs to a Match block. */
@@ -89,7 +98,7 @@ export function renderManaged(existingText: string, settings: SshdSettings): str
     const { directives } = validateSshdSettings(settings);
     const lines = splitLines(existingText);
     const end = globalEnd(lines);
-    const keywords = lines.map((line, i) => (i < end ? lineKeyword(line) : undefined));
+    const keywords = lines.map((line, i) => (i < end ? lineSetting(line) : undefined));
     const plan: Plan = { replaced: new Map(), commented: new Set(), inserted: [] };
     for (const d of directives) {
         const at = keywords.flatMap((k, i) => (k === d.keyword.toLowerCase() ? [i] : []));
@@ -122,7 +131,7 @@ export function neutraliseDropIn(dropInText: string, keywords: readonly string[]
     const end = globalEnd(lines);
     const changed: number[] = [];
     const out = lines.map((line, i) => {
-        const k = lineKeyword(line);
+        const k = lineSetting(line);
         if (i >= end || k === undefined || !targets.has(k)) return line;
         changed.push(i + 1);
         return `${MARKER}${line}`;

@@ -6,9 +6,10 @@ import { lastValue, parseKeyValues } from "../core/compose";
 import { admitSettings } from "./admit";
 import { planSshd, parseProbe, SshdMode } from "./plan";
 import { admitEdits, effectiveValues, insideMatch, readOrder } from "./origin";
-import { declaredKeywords } from "./render";
+import { declaredKeywords, replaceSettings } from "./render";
+import { type Distro, mergeSettings } from "./distro";
 import { effectiveChecks } from "./effective";
-import { DeclarationError } from "../core/errors";
+import { DeclarationError, validatedAs } from "../core/errors";
 import { validateSshdSettings, SshdSettings } from "./validate";
 
 
@@ -64,7 +65,52 @@ export interface AdmitArgs {
     readonly port?: number;
 }
 
+/**
+ * The declaration beyond the settings' own values, checked before the host is contacted (paths as
+ * SshdConfig takes them: `configPath`, `mode.distro.id`, `settings.match`): the distribution's
+ * names are written into the file, Match blocks need replace mode, and replace mode's defaults
+ * must agree with the declared settings.
+ */
+function checkDeclaration(d: SshdConfigDeclaration): void {
+    if (d.configPath !== undefined && (typeof d.configPath !== "string" || !/^\/[A-Za-z0-9._/-]+$/.test(d.configPath))) {
+        throw new DeclarationError("configPath", `'${String(d.configPath)}' is not an absolute path of plain characters`, "e.g. /etc/ssh/sshd_config");
+    }
+    const mode = (d.mode ?? { kind: "managed" }) as { kind?: unknown; distro?: Record<string, unknown> | null };
+    if (typeof mode !== "object" || mode === null || (mode.kind !== "managed" && mode.kind !== "replace")) {
+        throw new DeclarationError("mode", `${JSON.stringify(mode)} is not { kind: "managed" } or { kind: "replace", distro }`,
+            'give { kind: "managed" }, or { kind: "replace", distro: { id: "debian", version: "12" } }');
+    }
+    if (mode.kind === "managed") {
+        if (d.settings.match !== undefined) {
+            throw new DeclarationError("settings.match", "is only written in replace mode",
+                "declare Match blocks in replace mode, or keep them in the host's file: managed mode leaves them untouched");
+        }
+        return;
+    }
+    const distro = mode.distro;
+    if (typeof distro !== "object" || distro === null) {
+        throw new DeclarationError("mode.distro", "is missing", 'give the host\'s distribution as /etc/os-release names it, e.g. { id: "debian", version: "12" }');
+    }
+    // os-release(5) ID and VERSION_ID: letters, digits, '.', '_', '-'. They are written into the file.
+    for (const key of ["id", "version"] as const) {
+        const v = distro[key];
+        if ((key === "id" || v !== undefined) && (typeof v !== "string" || !/^[A-Za-z0-9._-]+$/.test(v))) {
+            throw new DeclarationError(`mode.distro.${key}`, `${JSON.stringify(v)} is not an os-release ${key === "id" ? "ID" : "VERSION_ID"}`,
+                "use letters, digits, '.', '_' and '-' as /etc/os-release has them, e.g. debian and 12");
+        }
+    }
+    if (distro.family !== undefined && distro.family !== "debian" && distro.family !== "rhel") {
+        throw new DeclarationError("mode.distro.family", `${JSON.stringify(distro.family)} is not a family this module knows`, 'use "debian" or "rhel", or leave it out');
+    }
+    // The file is the distribution's defaults overridden by the declaration: checked together now,
+    // not when it is rendered after the probe (a method list needing a method the defaults switch off).
+    // What the file leaves out is sshd's own default: HostbasedAuthentication and GSSAPIAuthentication no.
+    const file = mergeSettings({ extra: { HostbasedAuthentication: "no", GSSAPIAuthentication: "no" } }, replaceSettings(d.settings, distro as unknown as Distro));
+    validatedAs((h) => `settings.${h}`, () => validateSshdSettings(file));
+}
+
 export function sshdConfigConcern(d: SshdConfigDeclaration, admit?: AdmitArgs): Concern {
+    checkDeclaration(d);
     const configPath = d.configPath ?? "/etc/ssh/sshd_config";
     const mode = d.mode ?? { kind: "managed" };
     const stageDir = `${configPath.slice(0, configPath.lastIndexOf("/")) || ""}/.sshremedy-stage`;
@@ -163,7 +209,7 @@ export class SshdConfig extends pulumi.ComponentResource {
             checkWindow("deadmanWindowSec", args.deadmanWindowSec);
             checkKept("snapshotsKept", args.snapshotsKept);
             checkLockWait("lockWaitSec", args.lockWaitSec, args.deadmanWindowSec ?? 60);
-            validateSshdSettings(args.settings);
+            validatedAs((h) => `settings.${h}`, () => validateSshdSettings(args.settings));
             if (args.configPath !== undefined && !/^\/[A-Za-z0-9._/-]+$/.test(args.configPath)) {
                 throw new DeclarationError("configPath", `'${args.configPath}' is not an absolute path of plain characters`, "e.g. /etc/ssh/sshd_config");
             }
@@ -176,7 +222,8 @@ export class SshdConfig extends pulumi.ComponentResource {
             privateKey: v.privateKey,
             password: v.password,
             deadmanWindowSec: args.deadmanWindowSec ?? 60,
-            lockWaitSec: checkLockWait("lockWaitSec", args.lockWaitSec, args.deadmanWindowSec ?? 60),
+            // Checked at the edge with the rest of the declaration; here only its default.
+            lockWaitSec: args.lockWaitSec ?? (args.deadmanWindowSec ?? 60) + 30,
             snapshotsKept: args.snapshotsKept ?? 5,
             offlinePreview: offlinePreviewDefault(args.offlinePreview),
         });

@@ -248,17 +248,25 @@ function crossCheck(s: SshdSettings): void {
                 'remove the address or set addressFamily to "any"');
         }
     });
-    const disabled: Array<[string, boolean | undefined, string]> = [
-        ["publickey", s.pubkeyAuthentication, "pubkeyAuthentication"],
-        ["password", s.passwordAuthentication, "passwordAuthentication"],
-        ["keyboard-interactive", s.kbdInteractiveAuthentication, "kbdInteractiveAuthentication"],
+    // hostbased and gssapi-with-mic are switched on through extra; sshd refuses a file whose
+    // AuthenticationMethods can only be met by a method that is off ("Disabled method").
+    const extraSwitch = (keyword: string): boolean | undefined => {
+        const v = Object.entries(s.extra ?? {}).find(([k]) => k.toLowerCase() === keyword.toLowerCase())?.[1];
+        return typeof v === "string" ? (v.toLowerCase() === "yes" ? true : v.toLowerCase() === "no" ? false : undefined) : undefined;
+    };
+    const disabled: Array<[string, boolean | undefined, string, string]> = [
+        ["publickey", s.pubkeyAuthentication, "pubkeyAuthentication", "false"],
+        ["password", s.passwordAuthentication, "passwordAuthentication", "false"],
+        ["keyboard-interactive", s.kbdInteractiveAuthentication, "kbdInteractiveAuthentication", "false"],
+        ["hostbased", extraSwitch("HostbasedAuthentication"), "extra.HostbasedAuthentication", "\"no\""],
+        ["gssapi-with-mic", extraSwitch("GSSAPIAuthentication"), "extra.GSSAPIAuthentication", "\"no\""],
     ];
     s.authenticationMethods?.forEach((methods, i) => {
-        for (const [method, enabled, field] of disabled) {
+        for (const [method, enabled, field, off] of disabled) {
             if (enabled === false && methods.split(",").some((m) => m.split(":")[0] === method)) {
                 throw new DeclarationError(`authenticationMethods[${i}]`,
-                    `"${methods}" requires ${method} but ${field} is false, so no login can complete this list`,
-                    `set ${field} to true or drop ${method} from the list`);
+                    `"${methods}" requires ${method} but ${field} is ${off}, so no login can complete this list`,
+                    `set ${field} to ${off === "false" ? "true" : '"yes"'} or drop ${method} from the list`);
             }
         }
     });

@@ -3,7 +3,7 @@
  * runs the value through `sshdValue` first, then applies the grammar sshd_config(5) gives it.
  */
 import { DeclarationError } from "../core/errors";
-import { formatIp, isNetworkAddress, networkAddress, parseIp } from "../core/ip";
+import { formatIp, type IpAddress, isNetworkAddress, networkAddress, parseIp } from "../core/ip";
 import { sshdValue } from "../core/quote";
 
 function fail(argument: string, problem: string, fix: string): never {
@@ -145,7 +145,21 @@ export function listenAddress(value: unknown, argument: string): ListenAddress {
             "use an address such as 0.0.0.0, ::, 192.0.2.10:2222 or [2001:db8::1]:2222; a host name would need DNS when sshd starts");
     }
     const port = m[2] === undefined ? undefined : integerIn(Number(m[2]), `${argument} port`, 1, 65535, "");
-    return { token, family: ip.family, canonical: formatIp(ip), port };
+    return { token, family: ip.family, canonical: printedIp(ip), port };
+}
+
+/**
+ * An address as sshd -T prints it (glibc's inet_ntop): RFC 5952 text, except that an IPv6 address
+ * whose first 96 bits are zero (`::1.2.3.4`, not `::` or `::1`) or that is IPv4-mapped
+ * (`::ffff:1.2.3.4`) ends in dotted IPv4, as OpenSSH 9.2 on Debian 12 prints them.
+ */
+function printedIp(ip: IpAddress): string {
+    const high = ip.value >> 32n;
+    if (ip.family === 6 && (high === 0n || high === 0xffffn) && (ip.value >> 16n) !== 0n) {
+        const v4 = formatIp({ family: 4, value: ip.value & 0xffffffffn });
+        return high === 0n ? `::${v4}` : `::ffff:${v4}`;
+    }
+    return formatIp(ip);
 }
 
 const PATH_CHARS = /[A-Za-z0-9._/+@%-]/;
@@ -208,5 +222,6 @@ export function maxStartups(value: unknown, argument: string): { token: string; 
     if (start < 1) fail(argument, `"${token}" has start ${start}, below 1`, fix);
     if (start > full) fail(argument, `"${token}" has start ${start} greater than full ${full}`, fix);
     if (rate < 1 || rate > 100) fail(argument, `"${token}" has rate ${rate}, outside 1 to 100 percent`, fix);
-    return { token, printed: token };
+    // sshd reads numbers: `010:030:0100` is printed by sshd -T as 10:30:100.
+    return { token, printed: `${start}:${rate}:${full}` };
 }

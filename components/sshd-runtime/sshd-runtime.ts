@@ -1,6 +1,8 @@
 import * as path from "path";
 import type { Concern, ConcernPlan } from "../core/concern";
 import { parseKeyValues, Step } from "../core/compose";
+import { DeclarationError } from "../core/errors";
+import { LONE_SURROGATE } from "../core/quote";
 
 /** A known-good copy of a file sshd needs, already on the host (a mounted rescue disk, a backup). */
 export interface RuntimeSource {
@@ -261,21 +263,28 @@ export function planRuntime(probe: RuntimeProbe, args: SshdRuntimeArgs = {}, log
     };
 }
 
-function checkPath(argument: string, value: string): void {
-    if (!value.startsWith("/") || /[\t\n\0]/.test(value) || value.split("/").some((c) => c === "." || c === "..")) {
-        throw new Error(`sshd-runtime: ${argument} must be an absolute path without tabs, newlines, '.' or '..': got ${JSON.stringify(value)}`);
+function checkPath(argument: string, value: unknown): void {
+    if (typeof value !== "string" || !value.startsWith("/") || /[\t\n\0]/.test(value) || LONE_SURROGATE.test(value)
+        || value.split("/").some((c) => c === "." || c === "..")) {
+        throw new DeclarationError(argument, `must be an absolute path without tabs, newlines, '.' or '..': got ${JSON.stringify(value)}`,
+            "give the absolute path of the file or folder on the host, e.g. /etc/pam.d/sshd");
     }
+}
+
+function checkList(argument: string, value: unknown): readonly unknown[] {
+    if (!Array.isArray(value)) throw new DeclarationError(argument, `is ${JSON.stringify(value)}, not a list`, "give a list, or leave it out");
+    return value;
 }
 
 /** sshd can start: its binary, shared libraries, PAM modules, privilege separation directory and a host key. */
 export function sshdRuntimeConcern(args: SshdRuntimeArgs = {}, login: { readonly port?: number } = {}): Concern {
     const packageDirs = args.packageDirs ?? ["/var/cache/apt/archives"];
     const pamService = args.pamService ?? "/etc/pam.d/sshd";
-    (args.sources ?? []).forEach((s, i) => {
-        checkPath(`sources[${i}].path`, s.path);
-        checkPath(`sources[${i}].from`, s.from);
+    checkList("sources", args.sources ?? []).forEach((s, i) => {
+        checkPath(`sources[${i}].path`, (s as RuntimeSource | null)?.path);
+        checkPath(`sources[${i}].from`, (s as RuntimeSource | null)?.from);
     });
-    packageDirs.forEach((d, i) => checkPath(`packageDirs[${i}]`, d));
+    checkList("packageDirs", packageDirs).forEach((d, i) => checkPath(`packageDirs[${i}]`, d));
     checkPath("pamService", pamService);
     const probe: Step = {
         script: "sshd-runtime/probe",

@@ -25,9 +25,9 @@ describe("SshdConfig arguments (Pulumi mocks)", () => {
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     const cases: [string, Partial<SshdConfigArgs>, RegExp][] = [
-        ["a user name with a newline", { settings: { allowUsers: ["alice\nPermitRootLogin yes"] } }, /^allowUsers\[0\]: .*Fix: /],
-        ["a command substitution", { settings: { denyUsers: ["$(reboot)"] } }, /^denyUsers\[0\]: /],
-        ["port 0", { settings: { port: 0 } }, /^port: /],
+        ["a user name with a newline", { settings: { allowUsers: ["alice\nPermitRootLogin yes"] } }, /^settings\.allowUsers\[0\]: .*Fix: /],
+        ["a command substitution", { settings: { denyUsers: ["$(reboot)"] } }, /^settings\.denyUsers\[0\]: /],
+        ["port 0", { settings: { port: 0 } }, /^settings\.port: /],
         ["a verifier without key or password", { verify: { host: "198.18.0.2", user: "alice" } }, /^verify: has neither privateKey nor password/],
         ["a verifying user that is no user name", { verify: { host: "198.18.0.2", user: "al ice", privateKey: "k" } }, /^verify\.user: /],
         ["a verifying address that is a command", { verify: { host: "h; reboot", user: "alice", privateKey: "k" } }, /^verify\.host: /],

@@ -98,8 +98,8 @@ describe("selinuxModeConcern", () => {
     });
 
     it("refuses a mode, user or config path that is not one, naming the argument", () => {
-        assert.throws(() => selinuxModeConcern({ mode: "off" as never }), /mode must be "enforcing", "permissive" or "disabled": got "off"/);
-        assert.throws(() => selinuxModeConcern({ relabelUsers: ["alice\nroot"] }), /relabelUsers\[0\] is not a user name/);
-        assert.throws(() => selinuxModeConcern({ configPath: "selinux/config" }), /configPath must be an absolute path/);
+        assert.throws(() => selinuxModeConcern({ mode: "off" as never }), /mode: must be "enforcing", "permissive" or "disabled": got "off"/);
+        assert.throws(() => selinuxModeConcern({ relabelUsers: ["alice\nroot"] }), /relabelUsers\[0\]: '[^']*' is not a user name/);
+        assert.throws(() => selinuxModeConcern({ configPath: "selinux/config" }), /configPath: must be an absolute path/);
     });
 });

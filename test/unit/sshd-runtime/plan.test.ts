@@ -133,7 +133,7 @@ describe("sshdRuntimeConcern", () => {
     });
 
     it("refuses paths that are relative, hold a tab or newline, or climb with '..', naming the argument", () => {
-        assert.throws(() => sshdRuntimeConcern({ sources: [{ path: "lib/a.so", from: "/mnt/a" }] }), /sources\[0\]\.path must be an absolute path/);
+        assert.throws(() => sshdRuntimeConcern({ sources: [{ path: "lib/a.so", from: "/mnt/a" }] }), /sources\[0\]\.path: must be an absolute path/);
         assert.throws(() => sshdRuntimeConcern({ sources: [{ path: "/lib/a", from: "/mnt/a\tb" }] }), /sources\[0\]\.from/);
         assert.throws(() => sshdRuntimeConcern({ packageDirs: ["/var/../etc"] }), /packageDirs\[0\]/);
         assert.throws(() => sshdRuntimeConcern({ pamService: "/etc/pam.d/sshd\nx" }), /pamService/);
