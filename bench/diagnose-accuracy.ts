@@ -43,6 +43,7 @@ import Table = require("cli-table3");
 import { diagnose, Diagnosis, DiagnoseLogin } from "../components/cli/diagnose";
 import { FaultId, faultLogin, InjectedFault, injectFault } from "../test/harness/faults";
 import { createHost, destroyHost, ensureClientKeys, TestHost } from "../test/harness/lab";
+import { machineBasics } from "./machine";
 
 const project = path.join(__dirname, "..");
 /** Every fault the harness can inject (S9 cannot be on this kernel). */
@@ -292,14 +293,7 @@ async function main(): Promise<void> {
     const full = !values.cases && !values.singles;
     const outDir = values.out ?? (full ? path.join(project, "docs") : fs.mkdtempSync(path.join(os.tmpdir(), "sshremedy-diagnose-accuracy-")));
 
-    const cpu = os.cpus();
-    const machine = {
-        cpu: cpu[0]?.model ?? "unknown",
-        cores: cpu.length,
-        memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-        node: process.version,
-        kernel: os.release(),
-    };
+    const machine = machineBasics();
     const date = new Date().toISOString();
     // What was measured: the commit, and the files of components/ that differ from it.
     const git = (args: string[]) => {

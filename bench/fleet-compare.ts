@@ -43,6 +43,7 @@ import { createHosts, destroyHost, ensureClientKeys, TestHost } from "../test/ha
 import { TestStack } from "../test/harness/pulumi";
 import { sshLogin } from "../test/harness/ssh";
 import { CpuSplit, ensureAcct, withAccounting } from "./cpu-split";
+import { machineBasics } from "./machine";
 
 const project = path.join(__dirname, "..");
 const ansibleDir = path.join(__dirname, "ansible");
@@ -710,13 +711,8 @@ async function main(): Promise<void> {
     if (process.getuid?.() !== 0) {
         throw new Error("the fleet benchmark boots test hosts: run it as root");
     }
-    const cpu = os.cpus();
     const machine = {
-        cpu: cpu[0]?.model ?? "unknown",
-        cores: cpu.length,
-        memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-        node: process.version,
-        kernel: os.release(),
+        ...machineBasics(),
         pulumi: (await run(["pulumi", "version"])).stdout.trim(),
         ansibleCore: ansibleVersion,
     };

@@ -5,7 +5,7 @@ import * as path from "path";
 import type { Concern, ConcernPlan } from "../core/concern";
 import { composePhase, splitByStep } from "../core/compose";
 import { spawnCollect } from "../core/spawner";
-import { CommandTarget, describeTarget, runScript } from "../core/transport";
+import { CommandTarget, describeTarget, runScript, sshAuthentication } from "../core/transport";
 import { sshAccessConcerns } from "../ssh-access";
 import { derivePublicKey } from "../login-key/login-key";
 import { Cause, causesOf, rankCauses } from "./causes";
@@ -77,21 +77,7 @@ export async function attemptLogin(login: DiagnoseLogin, timeoutSec = 10): Promi
     try {
         const knownHosts = path.join(scratch, "known_hosts");
         fs.writeFileSync(knownHosts, login.hostKey ? `${login.address.includes(":") ? `[${login.address}]` : login.address} ${login.hostKey}\n` : "", { mode: 0o600 });
-        let auth: string[];
-        let env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME ?? scratch };
-        if (login.privateKey) {
-            const key = path.join(scratch, "id");
-            fs.writeFileSync(key, login.privateKey.endsWith("\n") ? login.privateKey : `${login.privateKey}\n`, { mode: 0o600 });
-            auth = ["-i", key, "-o", "BatchMode=yes", "-o", "PreferredAuthentications=publickey"];
-        } else if (login.password !== undefined) {
-            const askpass = path.join(scratch, "askpass");
-            fs.writeFileSync(askpass, "#!/bin/sh\nprintf '%s\\n' \"$SSHREMEDY_ASKPASS\"\n", { mode: 0o700 });
-            env = { ...env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", SSHREMEDY_ASKPASS: login.password };
-            auth = ["-o", "BatchMode=no", "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
-                "-o", "PreferredAuthentications=password,keyboard-interactive"];
-        } else {
-            throw new Error("diagnose: give the login's key or password");
-        }
+        const { auth, env } = sshAuthentication(scratch, login, { PATH: process.env.PATH, HOME: process.env.HOME ?? scratch }, "diagnose: the login");
         const argv = ["ssh", "-v", "-F", "/dev/null", ...auth, "-p", String(login.port ?? 22),
             "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", `UserKnownHostsFile=${knownHosts}`,
             "-o", `StrictHostKeyChecking=${login.hostKey ? "yes" : "accept-new"}`, "-o", `ConnectTimeout=${timeoutSec}`,

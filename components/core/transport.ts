@@ -83,20 +83,7 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
         const keys = target.hostKey ? [target.hostKey] : [...(target.knownHostKeys ?? [])];
         fs.writeFileSync(knownHosts, keys.map((k) => `${hostPattern} ${k}\n`).join(""), { mode: 0o600 });
         let auth: string[];
-        if (target.privateKey) {
-            const keyFile = path.join(scratch, "key");
-            fs.writeFileSync(keyFile, target.privateKey.endsWith("\n") ? target.privateKey : `${target.privateKey}\n`, { mode: 0o600 });
-            auth = ["-i", keyFile, "-o", "BatchMode=yes", "-o", "PreferredAuthentications=publickey"];
-        } else if (target.password !== undefined) {
-            // ssh reads the password from the askpass program, which prints it from its environment.
-            const askpass = path.join(scratch, "askpass");
-            fs.writeFileSync(askpass, "#!/bin/sh\nprintf '%s\\n' \"$SSHREMEDY_ASKPASS\"\n", { mode: 0o700 });
-            env = { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", SSHREMEDY_ASKPASS: target.password };
-            auth = ["-o", "BatchMode=no", "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
-                "-o", "PreferredAuthentications=password,keyboard-interactive"];
-        } else {
-            throw new Error(`ssh target ${target.user}@${target.host}: give privateKey or password`);
-        }
+        ({ auth, env } = sshAuthentication(scratch, target, process.env, `ssh target ${target.user}@${target.host}`));
         argv = ["ssh", "-F", "/dev/null", ...auth, "-p", String(port),
             "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
             "-o", `UserKnownHostsFile=${knownHosts}`,
@@ -119,6 +106,31 @@ export async function runScript(target: CommandTarget, script: string, timeoutMs
             fs.rmSync(scratch, { recursive: true, force: true });
         }
     }
+}
+
+/**
+ * The OpenSSH client options and environment for one login by key or by password, its files in
+ * `scratch` (the caller removes it): the key alone is offered; a password is read by the client
+ * from an askpass program, which prints it from the environment, never from a command line.
+ */
+export function sshAuthentication(scratch: string, login: { readonly privateKey?: string; readonly password?: string }, baseEnv: NodeJS.ProcessEnv, what: string): { auth: string[]; env: NodeJS.ProcessEnv } {
+    const fs: typeof import("fs") = require("fs");
+    const path: typeof import("path") = require("path");
+    if (login.privateKey) {
+        const keyFile = path.join(scratch, "key");
+        fs.writeFileSync(keyFile, login.privateKey.endsWith("\n") ? login.privateKey : `${login.privateKey}\n`, { mode: 0o600 });
+        return { auth: ["-i", keyFile, "-o", "BatchMode=yes", "-o", "PreferredAuthentications=publickey"], env: baseEnv };
+    }
+    if (login.password !== undefined) {
+        const askpass = path.join(scratch, "askpass");
+        fs.writeFileSync(askpass, "#!/bin/sh\nprintf '%s\\n' \"$SSHREMEDY_ASKPASS\"\n", { mode: 0o700 });
+        return {
+            auth: ["-o", "BatchMode=no", "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
+                "-o", "PreferredAuthentications=password,keyboard-interactive"],
+            env: { ...baseEnv, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", SSHREMEDY_ASKPASS: login.password },
+        };
+    }
+    throw new Error(`${what}: give privateKey or password`);
 }
 
 /**
