@@ -32,6 +32,7 @@ describe("SshdConfig arguments (Pulumi mocks)", () => {
         ["a verifying user that is no user name", { verify: { host: "198.18.0.2", user: "al ice", privateKey: "k" } }, /^verify\.user: /],
         ["a verifying address that is a command", { verify: { host: "h; reboot", user: "alice", privateKey: "k" } }, /^verify\.host: /],
         ["a dead-man window too short to verify", { deadmanWindowSec: 3 }, /^deadmanWindowSec: 3 is not a whole number of seconds from 10 to 3600/],
+        ["a lock wait that is no whole number of seconds", { lockWaitSec: 0.5 }, /^lockWaitSec: 0\.5 is not a whole number of seconds from 1 to 3600/],
     ];
     for (const [what, change, message] of cases) {
         it(`refuses ${what} with a message naming the argument`, () => {

@@ -152,6 +152,10 @@ const injections: fc.Arbitrary<Inject> = fc.oneof(
         d.snapshotsKept = v;
         return at("snapshotsKept", v, intIn(1, 100)(v));
     }),
+    hostileNumber.map((v): Inject => (d) => {
+        d.lockWaitSec = v;
+        return at("lockWaitSec", v, intIn(1, 3600)(v));
+    }),
     fc.oneof(badPath, hostileString, wrongType, absolutePath).map((v): Inject => (d) => {
         d.sshd = { ...(d.sshd as object), configPath: v };
         return at("sshd.configPath", v, typeof v === "string" && /^\/[A-Za-z0-9._/-]+$/.test(v) ? "either" : "bad");
