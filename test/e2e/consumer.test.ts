@@ -187,6 +187,20 @@ describe("[consumer] sshremedy installed from its npm tarball into a fresh Pulum
         }
     });
 
+    it("[consumer] the package's sshremedy command is installed: --help, and diagnose names S2 on a broken host through its console", async () => {
+        const bin = path.join(projectDir, "node_modules", ".bin", "sshremedy");
+        const help = await run([bin, "--help"], { cwd: projectDir });
+        assert.equal(help.code, 0, help.stderr);
+        assert.match(help.stdout, /diagnose/);
+        const host = await newHost();
+        (await injectFault(host, "S2")).release();
+        const r = await run([bin, "diagnose", "--json", "--address", host.address, "--user", "alice", "--key", (await ensureClientKeys()).main,
+            "--console", JSON.stringify(host.consolePrefix)], { cwd: projectDir, env: { ...process.env, NO_COLOR: "1" } });
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        const d = JSON.parse(r.stdout) as { causes: { id: string; blocking: boolean }[] };
+        assert.equal(d.causes.filter((c) => c.blocking)[0]?.id, "S2", r.stdout);
+    });
+
     it("[consumer] S2 (DenyUsers alice): the symptom, a real pulumi up of the consumer project, then the login works", async () => {
         const host = await newHost();
         const fault = await injectFault(host, "S2");
