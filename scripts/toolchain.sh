@@ -53,7 +53,7 @@ npm_() {
 }
 
 # --- Debian packages the test hosts and the demo need (root only; others just get told) ---------
-debs="debootstrap systemd-container iptables nftables openssh-client sshpass iproute2 util-linux"
+debs="debootstrap systemd-container iptables nftables openssh-client sshpass iproute2 util-linux rsync e2fsprogs"
 missing=""
 for p in $debs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

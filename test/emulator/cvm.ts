@@ -1,4 +1,5 @@
 import { randomBytes } from "crypto";
+import * as path from "path";
 import { ApiError, Json, optBool, optFilters, optString, optStrings, page, Params, reqString, isoTime } from "./params";
 import { CallContext, ServiceDef } from "./server";
 import { Core, InstanceRecord, sleep } from "./state";
@@ -158,6 +159,11 @@ export async function powerOn(core: Core, i: InstanceRecord): Promise<void> {
         i.latestOperationState = "FAILED";
         throw e;
     }
+    agentAfterBoot(core, i);
+}
+
+/** The TAT agent comes online once the guest has booted. */
+function agentAfterBoot(core: Core, i: InstanceRecord): void {
     core.background(async () => {
         await i.machine.booted();
         await sleep(core.latency.agentStartMs);
@@ -214,6 +220,91 @@ function startInstances(core: Core, ctx: CallContext, p: Params): Record<string,
     return {};
 }
 
+/**
+ * The rescue system's password. The rule of CVM's instance passwords for Linux (ResetInstancesPassword,
+ * RunInstances): 8 to 30 characters, at least three of lower case, upper case, digits and
+ * ()`~!@#$%^&*-+=_|{}[]:;'<>,.?/ (nothing else), not starting with "/". EnterRescueMode's own
+ * documentation states no rule; that it is the same (and that the code is InvalidPassword) is a guess.
+ */
+const passwordSpecials = "()`~!@#$%^&*-+=_|{}[]:;'<>,.?/";
+function checkPassword(pw: string): void {
+    const chars = [...pw];
+    const classes = [/[a-z]/, /[A-Z]/, /[0-9]/].filter((re) => re.test(pw)).length
+        + (chars.some((c) => passwordSpecials.includes(c)) ? 1 : 0);
+    const allowed = (c: string) => /[A-Za-z0-9]/.test(c) || passwordSpecials.includes(c);
+    if (pw.length < 8 || pw.length > 30 || pw.startsWith("/") || !chars.every(allowed) || classes < 3) {
+        throw new ApiError("InvalidPassword",
+            "The password must be 8 to 30 characters with at least three of: lower case, upper case, digits, " +
+            `special characters ${passwordSpecials}; it cannot start with "/".`);
+    }
+}
+
+/**
+ * ENTER_RESCUE_MODE (the instance powers off if it runs, its disk is attached to a rescue system
+ * that boots at its address), then RESCUE_MODE once the rescue system answers.
+ */
+function enterRescueMode(core: Core, ctx: CallContext, p: Params): Record<string, Json> {
+    const [i] = findInstances(core, ctx.region, [reqString(p, "InstanceId")]);
+    const password = reqString(p, "Password");
+    checkPassword(password);
+    const username = optString(p, "Username") ?? "root";
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(username)) {
+        throw new ApiError("InvalidParameterValue", `Username must be a Linux user name; got ${username}.`);
+    }
+    const stopType = optString(p, "StopType") ?? "SOFT";
+    if (!["SOFT", "HARD", "SOFT_FIRST"].includes(stopType)) {
+        throw new ApiError("InvalidParameterValue", `StopType must be SOFT, HARD or SOFT_FIRST; got ${stopType}.`);
+    }
+    core.requireState(i, ["RUNNING", "STOPPED"]);
+    busyWithDisk(core, i);
+    operation(i, "EnterRescueMode", ctx.requestId);
+    const wasRunning = i.state === "RUNNING";
+    i.state = "ENTER_RESCUE_MODE";
+    i.agentUp = false;
+    core.background(async () => {
+        const started = Date.now();
+        try {
+            if (wasRunning) {
+                await i.machine.powerOff(stopType !== "HARD");
+            }
+            await i.machine.enterRescue({ password, username, workDir: path.join(core.dataDir, `rescue-${i.id}`) });
+            await sleep(core.latency.stopMs - (Date.now() - started));
+            i.state = "RESCUE_MODE";
+            i.latestOperationState = "SUCCESS";
+        } catch (e) {
+            // What is left is a powered-off instance (the rescue system threw itself away).
+            i.state = "STOPPED";
+            i.latestOperationState = "FAILED";
+            throw e;
+        }
+    });
+    return {};
+}
+
+/** EXIT_RESCUE_MODE (the rescue system powers off, the disk goes back), then RUNNING from that disk. */
+function exitRescueMode(core: Core, ctx: CallContext, p: Params): Record<string, Json> {
+    const [i] = findInstances(core, ctx.region, [reqString(p, "InstanceId")]);
+    core.requireState(i, ["RESCUE_MODE"]);
+    operation(i, "ExitRescueMode", ctx.requestId);
+    i.state = "EXIT_RESCUE_MODE";
+    core.background(async () => {
+        const started = Date.now();
+        try {
+            await i.machine.exitRescue();
+            await i.machine.powerOn();
+            await sleep(core.latency.startMs - (Date.now() - started));
+            i.state = "RUNNING";
+            i.latestOperationState = "SUCCESS";
+        } catch (e) {
+            i.state = "STOPPED";
+            i.latestOperationState = "FAILED";
+            throw e;
+        }
+        agentAfterBoot(core, i);
+    });
+    return {};
+}
+
 export function cvmService(core: Core): ServiceDef {
     return {
         version: "2017-03-12",
@@ -223,6 +314,8 @@ export function cvmService(core: Core): ServiceDef {
             DescribeInstanceVncUrl: { params: ["InstanceId"], run: (ctx, p) => describeInstanceVncUrl(core, ctx, p) },
             StopInstances: { params: ["InstanceIds", "ForceStop", "StopType", "StoppedMode"], run: (ctx, p) => stopInstances(core, ctx, p) },
             StartInstances: { params: ["InstanceIds", "LaunchTemplate"], run: (ctx, p) => startInstances(core, ctx, p) },
+            EnterRescueMode: { params: ["InstanceId", "Password", "Username", "StopType"], run: (ctx, p) => enterRescueMode(core, ctx, p) },
+            ExitRescueMode: { params: ["InstanceId"], run: (ctx, p) => exitRescueMode(core, ctx, p) },
         },
     };
 }

@@ -114,7 +114,13 @@ export class TencentEmulator {
     private clockSkewSeconds = 0;
     private rateLimit: number;
     private portNumber = 0;
-    private readonly removeDataDir = () => fs.rmSync(this.core.dataDir, { recursive: true, force: true });
+    private readonly removeDataDir = () => {
+        // A rescue system still running (a test that failed in rescue mode): killed, its disk detached.
+        for (const i of this.core.instances.values()) {
+            i.machine.abandonRescue();
+        }
+        fs.rmSync(this.core.dataDir, { recursive: true, force: true });
+    };
 
     private constructor(opts: EmulatorOptions) {
         const creds = opts.credentials ?? [{ secretId: `AKID${randomBytes(16).toString("hex")}`, secretKey: randomBytes(20).toString("hex") }];
@@ -364,7 +370,8 @@ export class TencentEmulator {
 
     /**
      * Stops answering, waits for running jobs, removes the security group table and the snapshots.
-     * Hosts are left as they are (a stopped host stays stopped; the lab destroys them).
+     * Hosts are left as they are (a stopped host stays stopped; the lab destroys them); a rescue
+     * system still running is thrown away, nothing written back.
      */
     async close(): Promise<void> {
         this.core.closed = true;

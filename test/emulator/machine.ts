@@ -1,5 +1,6 @@
 import { run } from "../harness/exec";
 import { startHost, stopHost, TestHost, upperDir } from "../harness/lab";
+import { RescueOptions, RescueSystem } from "./rescue";
 
 /**
  * What the emulator needs of the machine behind an instance. A lab host (a real booted test host)
@@ -21,13 +22,29 @@ export interface Machine {
     powerOn(): Promise<void>;
     /** Resolves once the guest has finished booting (when an agent would come online). */
     booted(): Promise<void>;
+    /**
+     * Rescue mode: with the machine powered off (the caller has done that), boots a rescue system
+     * at the machine's address with the system disk attached, not mounted. Resolves once it answers.
+     */
+    enterRescue(opts: RescueOptions): Promise<void>;
+    /** Powers the rescue system off and writes the disk back; the machine stays off (powerOn boots it). */
+    exitRescue(): Promise<void>;
+    /** Throws a rescue system away, nothing written back (synchronous: also runs at process exit). */
+    abandonRescue(): void;
 }
 
 /** A machine backed by a test host of the lab; it follows the host across power cycles. */
 export class LabMachine implements Machine {
     readonly networked = true;
 
+    private rescueSystem: RescueSystem | undefined;
+
     constructor(private current: TestHost, private readonly graceMs = 10_000) {}
+
+    /** The rescue system while one runs. */
+    get rescue(): RescueSystem | undefined {
+        return this.rescueSystem;
+    }
 
     get host(): TestHost {
         return this.current;
@@ -60,6 +77,28 @@ export class LabMachine implements Machine {
         // Degraded or not, the boot is over when this returns; it never takes a minute here.
         await run([...this.current.consolePrefix, "systemctl", "is-system-running", "--wait"], { timeoutMs: 60_000 });
     }
+
+    async enterRescue(opts: RescueOptions): Promise<void> {
+        if (this.rescueSystem) {
+            throw new Error(`${this.current.name} is in rescue mode already`);
+        }
+        this.rescueSystem = await RescueSystem.boot(this.current, opts);
+    }
+
+    async exitRescue(): Promise<void> {
+        const r = this.rescueSystem;
+        if (!r) {
+            throw new Error(`${this.current.name} is not in rescue mode`);
+        }
+        await r.powerOff(this.graceMs);
+        await r.writeBack();
+        this.rescueSystem = undefined;
+    }
+
+    abandonRescue(): void {
+        this.rescueSystem?.abandonSync();
+        this.rescueSystem = undefined;
+    }
 }
 
 /** A disk folder and an address, nothing running: for tests of the API alone. */
@@ -82,5 +121,17 @@ export class DetachedMachine implements Machine {
 
     async booted(): Promise<void> {
         /* nothing to wait for */
+    }
+
+    async enterRescue(): Promise<void> {
+        /* no rescue system to boot: the state changes only */
+    }
+
+    async exitRescue(): Promise<void> {
+        /* nothing to write back */
+    }
+
+    abandonRescue(): void {
+        /* nothing runs */
     }
 }

@@ -31,7 +31,8 @@ export const defaultLatencies: Latencies = {
     agentStartMs: 500,
 };
 
-export type InstanceState = "PENDING" | "RUNNING" | "STOPPING" | "STOPPED" | "STARTING";
+export type InstanceState = "PENDING" | "RUNNING" | "STOPPING" | "STOPPED" | "STARTING"
+    | "ENTER_RESCUE_MODE" | "RESCUE_MODE" | "EXIT_RESCUE_MODE";
 
 export interface InstanceRecord {
     readonly id: string;
@@ -247,7 +248,8 @@ export class Core {
     /** Throws the CVM error for an instance that is not in one of `allowed`. */
     requireState(i: InstanceRecord, allowed: readonly InstanceState[]): void {
         if (!allowed.includes(i.state)) {
-            const word = i.state.charAt(0) + i.state.slice(1).toLowerCase();
+            // RESCUE_MODE: UnsupportedOperation.InstanceStateRescueMode, as the service spells it.
+            const word = i.state.split("_").map((w) => w.charAt(0) + w.slice(1).toLowerCase()).join("");
             throw new ApiError(`UnsupportedOperation.InstanceState${word}`,
                 `The instance ${i.id} is ${i.state}; this operation needs ${allowed.join(" or ")}.`);
         }

@@ -187,7 +187,7 @@ export function sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms));
 }
 
-function childPids(pid: number): number[] {
+export function childPids(pid: number): number[] {
     try {
         return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
     } catch {
@@ -484,7 +484,7 @@ function flavourLayer(flavour: Flavour): string | undefined {
  * ("Failed to attach to cgroup"). The launcher moves itself first, then execs nspawn.
  */
 const cgroupHierarchies = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"];
-function ownCgroupScript(ns: string): string {
+export function ownCgroupScript(ns: string): string {
     return `for h in ${cgroupHierarchies.join(" ")}; do
   [ -e "$h/cgroup.procs" ] || continue
   d="$h/sshremedy-lab/${ns}"; mkdir -p "$d" && echo $$ > "$d/cgroup.procs"
@@ -628,4 +628,28 @@ function overlayOptions(dir: string): string | undefined {
     const superOptions = line?.split(" - ")[1]?.split(" ")[2] ?? "";
     const keep = superOptions.split(",").filter((o) => /^(lowerdir|upperdir|workdir)=/.test(o));
     return keep.length === 3 ? keep.join(",") : undefined;
+}
+
+/**
+ * Mounts a stopped host's disk (its overlay) at `host.root`, as startHost would before booting;
+ * a no-op when it is mounted. For the emulator's rescue mode, which reads and writes the disk of a
+ * powered-off host.
+ */
+export async function mountStoppedDisk(host: TestHost): Promise<void> {
+    if (!isMounted(host.root)) {
+        const options = fs.readFileSync(path.join(slotsDir, String(host.slot), "overlay.options"), "utf8");
+        await runOk(["mount", "-t", "overlay", "overlay", "-o", options, host.root]);
+    }
+}
+
+/** Unmounts what mountStoppedDisk mounted (the host must be powered off). */
+export async function unmountStoppedDisk(host: TestHost): Promise<void> {
+    for (let i = 0; i < 50 && isMounted(host.root); i++) {
+        if ((await run(["umount", host.root])).code !== 0) {
+            await sleep(50);
+        }
+    }
+    if (isMounted(host.root)) {
+        throw new Error(`host ${host.name}: disk still mounted`);
+    }
 }
