@@ -111,7 +111,7 @@ export const results = Object.fromEntries(hosts.map((h, i) => {
         account: h.account,
         deadmanWindowSec: h.deadmanWindowSec,
         lockWaitSec: h.lockWaitSec,
-        ...(h.tencent ? { tencent: { diskSnapshot: h.tencent.diskSnapshot, securityGroup: h.tencent.securityGroup, onFailure: h.tencent.onFailure } } : {}),
+        ...(h.tencent ? { tencent: { diskSnapshot: h.tencent.diskSnapshot, securityGroup: h.tencent.securityGroup, onFailure: h.tencent.onFailure, rescue: h.tencent.rescue } } : {}),
     });
-    return [h.name, { drift: access.drift, changed: access.changed, snapshot: access.snapshot, verifiedAt: access.verifiedAt, hostKeys: access.hostKeys, hostKeyFingerprints: access.hostKeyFingerprints, evidence: access.evidence, diagnosis: access.diagnosis, diskSnapshot: access.diskSnapshot }];
+    return [h.name, { drift: access.drift, changed: access.changed, snapshot: access.snapshot, verifiedAt: access.verifiedAt, hostKeys: access.hostKeys, hostKeyFingerprints: access.hostKeyFingerprints, evidence: access.evidence, diagnosis: access.diagnosis, diskSnapshot: access.diskSnapshot, rescue: access.rescue }];
 }));

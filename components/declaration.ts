@@ -92,6 +92,48 @@ export interface TencentOptions {
      * disk back to the snapshot and starts it. Data written since the snapshot is then lost.
      */
     readonly onFailure?: "restore-files" | "rollback-disk";
+    /**
+     * When neither SSH nor TAT reaches the instance and the declared login fails: repair its system
+     * disk from the instance's rescue mode (EnterRescueMode), after the CBS snapshot is NORMAL.
+     * This stops the instance for a few minutes, so it is off by default (`allowed: false`).
+     */
+    readonly rescue?: RescueOptions;
+}
+
+export interface RescueOptions {
+    /** Let a run stop the instance and repair its disk from rescue mode. Defaults to false. */
+    readonly allowed?: boolean;
+    /**
+     * The instance's system disk as the rescue system sees it, e.g. `/dev/vdb1`. Defaults to the
+     * first of /dev/vdb, /dev/sdb, /dev/xvdb, /dev/nvme1n1 (whole or a partition) that holds a system
+     * with /etc/ssh and is not mounted.
+     */
+    readonly device?: string;
+}
+
+/** Checks `tencent.rescue` against the rest of `tencent`; what the pipeline gets: false, or its options. */
+export function checkRescue(at: string, t: TencentOptions | undefined): { readonly device?: string } | false {
+    const r = t?.rescue;
+    if (r === undefined) return false;
+    if (typeof r !== "object" || r === null || Array.isArray(r)) {
+        throw new DeclarationError(at, `is ${JSON.stringify(r)}, not an object`, "give { allowed: true } to allow rescue mode, or leave it out");
+    }
+    const unknown = Object.keys(r).filter((k) => k !== "allowed" && k !== "device");
+    if (unknown.length > 0) {
+        throw new DeclarationError(`${at}.${unknown[0]}`, "is not an option of rescue", "give allowed and, if the default names do not find the disk, device");
+    }
+    if (r.allowed !== undefined && typeof r.allowed !== "boolean") {
+        throw new DeclarationError(`${at}.allowed`, `is ${JSON.stringify(r.allowed)}, not true or false`, "give true to allow rescue mode");
+    }
+    if (r.device !== undefined && (typeof r.device !== "string" || !/^\/dev\/[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/.test(r.device))) {
+        throw new DeclarationError(`${at}.device`, `'${String(r.device)}' is not a device path`, "give the disk's device on the rescue system, e.g. /dev/vdb1");
+    }
+    if (r.allowed !== true) return false;
+    if (t?.diskSnapshot === false) {
+        throw new DeclarationError(`${at}.allowed`, "needs the disk snapshot, and tencent.diskSnapshot is false",
+            "remove tencent.diskSnapshot: false: rescue mode changes a stopped disk only after its CBS snapshot is NORMAL");
+    }
+    return r.device !== undefined ? { device: r.device } : {};
 }
 
 /** The login with every value known and checked. */
@@ -258,7 +300,7 @@ export function offlinePreviewDefault(declared: boolean | undefined): boolean {
  */
 export function resolveSpec<V extends Record<string, unknown>>(
     resource: pulumi.Resource, prefix: string | undefined, values: { [K in keyof V]: pulumi.Input<V[K]> | undefined },
-    build: (v: V) => { concerns: Concern[]; login: ResolvedLogin },
+    build: (v: V) => { concerns: Concern[]; login: ResolvedLogin; rescue?: PipelineSpec["rescue"] },
 ): pulumi.Output<PipelineSpec> {
     const toSpec = (v: V): PipelineSpec => {
         const b = atEdge(resource, prefix, () => build(v));
@@ -268,6 +310,7 @@ export function resolveSpec<V extends Record<string, unknown>>(
                 host: b.login.address, port: b.login.port, user: b.login.user, hostKey: b.login.hostKey,
                 hostKeyRotated: b.login.hostKeyRotated, sources: [...b.login.sources],
             },
+            ...(b.rescue ? { rescue: b.rescue } : {}),
         };
     };
     if (Object.values(values).every(isKnownNow)) {

@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Concern } from "./core/concern";
 import { DeclarationError, isDeclarationError, validatedAs } from "./core/errors";
-import { Diagnosed, hostPipeline } from "./core/pipeline";
+import { Diagnosed, hostPipeline, RescueAccess, RescueReport } from "./core/pipeline";
+import { notFromRescue } from "./tencent/rescue-scope";
 import type { CommandTargetInput, TatTargetInput } from "./core/transport";
 import { resolveTencentSettings } from "./tencent/settings";
 import {
-    AccessArgs, atEdge, checkCommandPrefix, checkKept, checkLockWait, checkKnownNow, checkWindow, isKnownNow, LoginArgs, loginFields,
+    AccessArgs, atEdge, checkCommandPrefix, checkKept, checkLockWait, checkRescue, checkKnownNow, checkWindow, isKnownNow, LoginArgs, loginFields,
     offlinePreviewDefault, ResolvedLogin, resolveLogin, resolveSpec,
 } from "./declaration";
 import { accountConcern, AccountArgs } from "./account/account";
@@ -80,8 +81,9 @@ export function sshAccessConcerns(args: KnownSshAccessArgs, only: readonly Conce
     return buildAccess(args, only).concerns;
 }
 
-function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { concerns: Concern[]; login: ResolvedLogin } {
+function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { concerns: Concern[]; login: ResolvedLogin; rescue?: RescueAccess } {
     checkWindow("deadmanWindowSec", args.deadmanWindowSec);
+    const rescue = checkRescue("tencent.rescue", args.tencent);
     checkKept("snapshotsKept", args.snapshotsKept);
     checkLockWait("lockWaitSec", args.lockWaitSec, checkWindow("deadmanWindowSec", args.deadmanWindowSec));
     const settings = args.sshd?.settings ?? {};
@@ -120,7 +122,7 @@ function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { 
     // sshd is asked about the verifying connection: from the first source when it is one address.
     const from = /^[0-9A-Fa-f.:]+(?:\/(?:32|128))?$/.test(sources[0] ?? "") ? sources[0].split("/")[0] : "127.0.0.1";
     if (wanted("login-key") && args.authorizedKeys !== false && login.method === "key" && args.login.publicKey !== undefined) {
-        const connection = `user=${login.user},host=${from},addr=${from},laddr=${login.address},lport=${login.port}`;
+    const connection = `user=${login.user},host=${from},addr=${from},laddr=${login.address},lport=${login.port}`;
         concerns.push(loginKeyConcern({ user: login.user, publicKey: args.login.publicKey, connection }));
     }
     if (wanted("sshd-config")) {
@@ -131,7 +133,41 @@ function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { 
         throw new DeclarationError(only.length === 1 ? "login.sources" : "login", `leaves nothing for ${only.join(", ")} to manage`,
             "declare the sources the login comes from, or use SshAccess");
     }
-    return { concerns, login };
+    if (rescue === false) {
+        return { concerns, login };
+    }
+    // What rebuilds these concerns where the rescue step runs (its provider): the declaration as
+    // plain data, without the login's key or password (the public half stays: the key gate needs it).
+    // The method stays known (an empty key or password): the concerns depend on it, not on the secret.
+    const { privateKey, password, ...publicLogin } = args.login;
+    const withheld = privateKey !== undefined ? { privateKey: "" } : password !== undefined ? { password: "" } : {};
+    const known: Omit<KnownSshAccessArgs, "target" | "tencent"> = { ...args, login: { ...publicLogin, ...withheld } };
+    delete (known as { target?: unknown }).target;
+    delete (known as { tencent?: unknown }).tencent;
+    const inRescue = concerns.map((c) => c.name as ConcernName).filter((n) => !(n in notFromRescue));
+    if (inRescue.length === 0) {
+        throw new DeclarationError("tencent.rescue.allowed", `leaves nothing to repair from rescue mode: ${concerns.map((c) => notFromRescue[c.name]).join("; ")}`,
+            "leave rescue out of this component, or allow it on an SshAccess");
+    }
+    if (inRescue.length === 0) {
+        throw new DeclarationError("tencent.rescue.allowed", `leaves nothing to repair from rescue mode: ${concerns.map((c) => notFromRescue[c.name]).join("; ")}`,
+            "leave rescue out of this component, or allow it on an SshAccess");
+    }
+    const connection = `user=${login.user},host=${from},addr=${from},laddr=${login.address},lport=${login.port}`;
+    return {
+        concerns, login,
+        rescue: { args: JSON.parse(JSON.stringify(known)), only: inRescue, connection, device: rescue.device, leftOut: concerns.map((c) => c.name).filter((n) => n in notFromRescue) },
+    };
+}
+
+/** A declaration's concerns, its login resolved, and what the rescue step rebuilds them from: what the pipeline spec is made of. */
+export function resolveAccess(args: KnownSshAccessArgs): ReturnType<typeof buildAccess> {
+    return buildAccess(args, ALL);
+}
+
+/** The concerns of a declaration as the rescue step rebuilds them from its inputs (see RescueAccess). */
+export function rescueConcerns(r: RescueAccess): Concern[] {
+    return sshAccessConcerns(r.args as KnownSshAccessArgs, r.only as ConcernName[]);
 }
 
 /** The derived public key, or the DeclarationError deriving it raised (thrown inside the edge, with the other checks). */
@@ -189,6 +225,11 @@ abstract class AccessComponent extends pulumi.ComponentResource {
      * (file and line, rule, library) and the change that fixes it; as `sshremedy diagnose` prints them.
      */
     readonly diagnosis: pulumi.Output<Diagnosed[]>;
+    /**
+     * Tencent Cloud: what the last repair through rescue mode did (what the disk's probe found,
+     * the concerns changed, the snapshot on the disk, seconds out of service); undefined when none ran.
+     */
+    readonly rescue: pulumi.Output<RescueReport | undefined>;
 
     protected constructor(type: string, name: string, args: SshAccessArgs, only: readonly ConcernName[], opts?: pulumi.ComponentResourceOptions) {
         // The declaration travels as the component's inputs, so policy packs can judge it
@@ -238,6 +279,7 @@ abstract class AccessComponent extends pulumi.ComponentResource {
                 diskSnapshot: args.tencent?.diskSnapshot === false ? false : { retentionDays: args.tencent?.diskSnapshot?.retentionDays ?? 7 },
                 securityGroup: args.tencent?.securityGroup !== false,
                 onFailure: args.tencent?.onFailure ?? "restore-files",
+                rescue: args.tencent?.rescue?.allowed === true && args.tencent?.diskSnapshot !== false,
             },
             spec,
             privateKey: l.privateKey,
@@ -257,8 +299,9 @@ abstract class AccessComponent extends pulumi.ComponentResource {
         this.evidence = out.evidence;
         this.diskSnapshot = out.diskSnapshot;
         this.diagnosis = out.diagnosis;
+        this.rescue = out.rescue;
         this.registerOutputs({
-            diskSnapshot: this.diskSnapshot, diagnosis: this.diagnosis,
+            diskSnapshot: this.diskSnapshot, diagnosis: this.diagnosis, rescue: this.rescue,
             drift: this.drift, changed: this.changed, snapshot: this.snapshot, verifiedAt: this.verifiedAt, hostKeys: this.hostKeys,
             hostKeyFingerprints: this.hostKeyFingerprints, evidence: this.evidence,
         });

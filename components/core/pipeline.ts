@@ -5,7 +5,8 @@ import type { Concern, ConcernPlan } from "./concern";
 import { CommandTarget, CommandTargetInput, describeTarget, runScript } from "./transport";
 import { composePhase, lastValue, parseKeyValues, splitByStep, Step } from "./compose";
 import type { TencentSettings } from "../tencent/settings";
-import { DiskSnapshot, SecurityGroupAdmission } from "../tencent/steps";
+import { DiskSnapshot, RescueRepair, SecurityGroupAdmission } from "../tencent/steps";
+import { isTatUnreachableError } from "../tencent/tat";
 import { fingerprint } from "./step-providers";
 import { providerShim } from "./provider-shim";
 import { causesOf, rankCauses } from "../cli/causes";
@@ -46,6 +47,22 @@ export interface TencentCloudSteps {
     readonly securityGroup: boolean;
     /** When the verifying login still fails after the files are restored: roll the disk back too. */
     readonly onFailure: "restore-files" | "rollback-disk";
+    /** Repair the disk from rescue mode when neither SSH nor TAT reaches the instance (declared allowed). */
+    readonly rescue: boolean;
+}
+
+/**
+ * What the rescue step needs to rebuild the concerns where it runs (its provider process): the
+ * declaration as plain data (no key, no password), the concerns repaired from rescue mode, and the
+ * verifying connection as `sshd -T -C` takes it.
+ */
+export interface RescueAccess {
+    readonly args: unknown;
+    readonly only: readonly string[];
+    readonly connection: string;
+    readonly device?: string;
+    /** Concerns the declaration manages that rescue mode leaves to a later run (the running kernel's). */
+    readonly leftOut: readonly string[];
 }
 
 /** What the pipeline runs, known only once every input of the declaration is. */
@@ -57,6 +74,8 @@ export interface PipelineSpec {
      * reported as the component's error; the pipeline then contacts no host and changes nothing.
      */
     readonly refused?: string;
+    /** Set when the declaration allows rescue mode (Tencent Cloud). */
+    readonly rescue?: RescueAccess;
 }
 
 export interface PipelineArgs {
@@ -95,6 +114,8 @@ export interface PipelineOutputs {
     readonly diskSnapshot: pulumi.Output<string | undefined>;
     /** The causes this run's probe found (the guide's catalogue, most likely first), each with its evidence. */
     readonly diagnosis: pulumi.Output<Diagnosed[]>;
+    /** Tencent Cloud: what the last repair through rescue mode did (undefined when none ran). */
+    readonly rescue: pulumi.Output<RescueReport | undefined>;
     /**
      * Per gate (concern), what this run's probe found out of line and where (file and line, rule
      * and chain, account field), the change or the report each line stands for; `refused` holds
@@ -152,6 +173,20 @@ interface HostPlan {
     readonly causes?: Diagnosed[];
     /** Why nothing may run on this host (see PipelineSpec.refused, or the probe failed). */
     readonly refused?: string;
+    /**
+     * Neither the transport nor the declared login reaches the host: `rescue` when this run repairs
+     * it from rescue mode instead (the steps over the transport then do nothing); `why` says what failed.
+     */
+    readonly unreachable?: { readonly rescue: boolean; readonly why: string };
+}
+
+/** What a repair through rescue mode did, as the component exports it. */
+export interface RescueReport {
+    readonly drift: string[];
+    readonly changed: string[];
+    readonly snapshot: string;
+    readonly downtimeSec: number;
+    readonly verifiedAt: string;
 }
 
 /**
@@ -162,6 +197,26 @@ interface HostPlan {
  */
 export async function refuse(message: string, resource: pulumi.Resource): Promise<void> {
     await pulumi.log.error(message, resource);
+}
+
+/**
+ * The plan of a Tencent Cloud instance TAT cannot reach, rescue mode allowed: when the declared
+ * login still works, nothing is done (the instance is not stopped for a host that admits its
+ * login; its concerns are checked by the next run that reaches it); when it fails too, this run
+ * repairs the disk from rescue mode.
+ */
+async function unreachablePlan(why: string, login: CommandTarget, parent: pulumi.Resource): Promise<HostPlan> {
+    const works = await runScript(login, "true\n", 30_000);
+    const base = { plans: {}, pending: false, drift: [], paths: [], modes: [], hostKeys: [] };
+    if (works.code === 0) {
+        await pulumi.log.warn(`${why.split(". What is left")[0]}. The declared login works, so the instance is not stopped for rescue mode; `
+            + "nothing was checked or changed on it this run", parent);
+        return { ...base, unreachable: { rescue: false, why } };
+    }
+    const said = (works.stderr.trim() || `exit ${works.code}`).split("\n").slice(-1)[0];
+    await pulumi.log.info(`${why.split(". What is left")[0]}, and the declared login fails (${said}): `
+        + "this run repairs the system disk from rescue mode, after its CBS snapshot (the instance stops for a few minutes)", parent);
+    return { ...base, unreachable: { rescue: true, why: `${why.split(". What is left")[0]}; the declared login fails: ${said}` } };
 }
 
 /** The plan of a host nothing may be done to: no change, nothing to snapshot. */
@@ -220,10 +275,13 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
     const lockOwner = `${pulumi.getStack()}.${name}.${runNonce}`.replace(/[^A-Za-z0-9._-]/g, "-");
     const lockStep = (action: "release"): Step => ({ script: "host/lock", env: { SR_LOCK_ACTION: action, SR_LOCK_OWNER: lockOwner } });
     const offline = args.offlinePreview && pulumi.runtime.isDryRun();
+    const login = pulumi.all([spec.login, args.privateKey, args.password]).apply(([l, privateKey, password]): CommandTarget => ({
+        kind: "ssh", host: l.host, port: l.port, user: l.user, privateKey, password, fresh: true, ...(l.hostKey ? { hostKey: l.hostKey } : {}),
+    }));
 
     // Under an offline preview the plan stays unknown: the steps show as possible changes and
     // policy packs judge the declaration, with no host contacted.
-    const plan: pulumi.Output<HostPlan> = pulumi.unsecret(pulumi.all([target, spec]).apply(async ([t, s]) => {
+    const plan: pulumi.Output<HostPlan> = pulumi.unsecret(pulumi.all([target, spec, login]).apply(async ([t, s, l]) => {
         if (offline) {
             return pulumi.unknown as unknown as HostPlan;
         }
@@ -240,7 +298,12 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
             // The transport itself could not reach the host (a TAT agent offline: the message says
             // what is left). Reported, not thrown: nothing runs on this host.
             const why = `${name}: probing ${describeTarget(t)} failed: ${e instanceof Error ? e.message : String(e)}`;
-            await refuse(why, parent);
+            if (isTatUnreachableError(e) && args.tencent && s.rescue) {
+                return unreachablePlan(why, l, parent);
+            }
+            await refuse(isTatUnreachableError(e) && args.tencent ? `${why}. Rescue mode is not allowed for this host: set `
+                + "tencent.rescue.allowed to true to let sshremedy repair its disk from rescue mode (the instance stops for a few minutes), "
+                + "or use the VNC console" : why, parent);
             return refusedPlan(why);
         }
         if (r.code !== 0) {
@@ -277,7 +340,7 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
     const tc = args.tencent;
     const stackName = pulumi.getStack();
     const disk = tc && tc.diskSnapshot ? new DiskSnapshot(`${name}-disk-snapshot`, {
-        settings: tc.settings, instanceId: tc.instanceId, pending: plan.pending, desiredHash,
+        settings: tc.settings, instanceId: tc.instanceId, pending: plan.apply((p) => p.pending || p.unreachable?.rescue === true), desiredHash,
         name: `sshremedy-${stackName}-${name}`.slice(0, 60), tags: { stack: stackName, host: name, "managed-by": "sshremedy" },
         retentionDays: tc.diskSnapshot.retentionDays, systemDiskId: tc.systemDiskId,
     }, { parent, dependsOn: [hostKey] }) : undefined;
@@ -288,7 +351,7 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
 
     const snapshot = new PipelineStep(stepTypes.snapshot, phaseProvider, `${name}-snapshot`, {
         ...common,
-        phase: pulumi.all([plan, desiredHash]).apply(([p, hash]): Step[] => [{
+        phase: pulumi.all([plan, desiredHash]).apply(([p, hash]): Step[] => p.unreachable ? [] : [{
             // One run at a time changes the host, and only from a probe of the host as it still is.
             script: "host/lock",
             env: {
@@ -317,6 +380,7 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         ...common,
         onFailure: restore,
         phase: pulumi.all([plan, snapshotPath, spec]).apply(([p, snap, s]) => {
+            if (p.unreachable) return [];
             const steps: Step[] = [{
                 script: "host/deadman-arm",
                 env: {
@@ -333,9 +397,6 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         }),
     }, { parent, dependsOn: [snapshot] });
 
-    const login = pulumi.all([spec.login, args.privateKey, args.password]).apply(([l, privateKey, password]): CommandTarget => ({
-        kind: "ssh", host: l.host, port: l.port, user: l.user, privateKey, password, fresh: true, ...(l.hostKey ? { hostKey: l.hostKey } : {}),
-    }));
     // Keys this run generated (apply) are the host's keys from now on: the verifying login pins
     // them, and they are recorded for later runs.
     const keysAfter = pulumi.all([hostKeys, apply.generatedHostKeys]).apply(([known, made]) => [
@@ -346,6 +407,8 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         ...common,
         knownHostKeys: keysAfter,
         login,
+        // Nothing reaches the host this way (rescue mode, if anything, verifies its own repair).
+        skip: plan.apply((p) => p.unreachable !== undefined),
         checks: plan.apply((p) => Object.values(p.plans).flatMap((x) => [...(x.effective ?? [])])),
         rollback: tc && disk && tc.onFailure === "rollback-disk"
             ? pulumi.all([tc.settings, tc.instanceId, disk.diskId, disk.snapshotId]).apply(([settings, instanceId, diskId, snapshotId]) =>
@@ -360,21 +423,39 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         restore,
     }, { parent, dependsOn: admission ? [apply, admission] : [apply] });
 
+    // Tencent Cloud, rescue mode allowed: repairs the disk when nothing else reaches the instance,
+    // only after its CBS snapshot is NORMAL (the disk step waits for it).
+    const rescue = tc && tc.rescue && disk ? new RescueRepair(`${name}-rescue`, {
+        settings: tc.settings, instanceId: tc.instanceId, desiredHash,
+        needed: plan.apply((p) => p.unreachable?.rescue === true),
+        access: spec.apply((s) => s.rescue ?? null),
+        login, owner: lockOwner,
+    }, { parent, dependsOn: admission ? [disk, admission] : [disk] }) : undefined;
+    const rescued = rescue ? rescue.outcome.apply((o) => o ?? undefined) : pulumi.output(undefined);
+
     return {
-        drift: plan.apply((p) => p.drift),
-        snapshot: snapshotPath,
-        verifiedAt: verify.verifiedAt,
-        pendingConcerns: plan.apply((p) => Object.entries(p.plans).filter(([, x]) => x.pending).map(([n]) => n)),
+        drift: pulumi.all([plan, rescued]).apply(([p, r]) => (p.unreachable?.rescue && r ? r.drift : p.drift)),
+        snapshot: pulumi.all([snapshotPath, rescued, plan]).apply(([s, r, p]) => (p.unreachable?.rescue && r ? r.snapshot || undefined : s)),
+        verifiedAt: pulumi.all([verify.verifiedAt, rescued, plan]).apply(([v, r, p]) => (p.unreachable?.rescue && r ? r.verifiedAt : v)),
+        rescue: rescued,
+        pendingConcerns: pulumi.all([plan, rescued]).apply(([p, r]) => (p.unreachable?.rescue && r ? r.changed
+            : Object.entries(p.plans).filter(([, x]) => x.pending).map(([n]) => n))),
         hostKeys: keysAfter,
         hostKeyFingerprints: keysAfter.apply((keys) => keys.map(fingerprint)),
         diskSnapshot: disk ? disk.snapshotId.apply((id) => id ?? undefined) : pulumi.output(undefined),
         diagnosis: plan.apply((p): Diagnosed[] => [
             ...(p.causes ?? []),
             ...(p.refused ? [{ id: "refused", title: "nothing was changed", guide: "", concern: "", evidence: [p.refused], fix: "", blocking: true }] : []),
+            ...(p.unreachable ? [{
+                id: "unreachable", title: "neither the transport nor the declared login reaches the host", guide: "", concern: "",
+                evidence: [p.unreachable.why], blocking: p.unreachable.rescue,
+                fix: p.unreachable.rescue ? "repair the system disk from rescue mode (tencent.rescue.allowed)" : "",
+            }] : []),
         ]),
         evidence: plan.apply((p): Record<string, string[]> => ({
             ...Object.fromEntries(Object.entries(p.plans).map(([n, x]) => [n, [...x.drift]])),
             ...(p.refused ? { refused: [p.refused] } : {}),
+            ...(p.unreachable ? { unreachable: [p.unreachable.why] } : {}),
         })),
     };
 }

@@ -37,6 +37,8 @@ export interface VerifyState extends StepState {
     restore: Step[];
     checks: EffectiveCheck[];
     verifiedAt?: string;
+    /** Nothing reaches the host over its target this run: the step does nothing. */
+    skip?: boolean;
     /** Tencent Cloud, onFailure "rollback-disk": the disk snapshot to roll back to when the file restore does not bring the login back. */
     rollback?: { settings: TencentSettings; instanceId: string; diskId: string | null; snapshotId: string | null } | null;
 }
@@ -96,6 +98,10 @@ function pinned(t: CommandTarget, keys: readonly string[] | undefined): CommandT
 
 export const phaseProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: PhaseState) {
+        // Nothing reaches the host over its target this run (rescue mode, if anything, repairs it).
+        if (inputs.phase.length === 0) {
+            return { id: inputs.desiredHash, outs: { ...stepOutputs(inputs), result: {}, generatedHostKeys: [] } };
+        }
         const target = pinned(inputs.target, inputs.knownHostKeys);
         const r = await runScript(target, composePhase(inputs.phase));
         const kv = parseKeyValues(r.stdout);
@@ -124,6 +130,9 @@ export const phaseProvider: pulumi.dynamic.ResourceProvider = {
 
 export const verifyProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: VerifyState) {
+        if (inputs.skip) {
+            return { id: inputs.desiredHash, outs: { ...stepOutputs(inputs) } };
+        }
         const target = pinned(inputs.target, inputs.knownHostKeys);
         const loginTarget = pinned(inputs.login, inputs.knownHostKeys);
         // A fresh login; a host whose sshd has just restarted under load may drop the first

@@ -81,7 +81,8 @@ finish() {
     # Armed by a run that is over now: the record goes, the run's lock goes, and the generation
     # moves on so that no run applies a plan made before this revert.
     if [ -n "${SR_DEADMAN_TOKEN:-}" ] || [ "$boot" = yes ]; then
-        id=${SR_DEADMAN_TOKEN##*/deadman-}
+        id=${SR_DEADMAN_TOKEN:-}
+        id=${id##*/deadman-}
         [ -z "${SR_DEADMAN_TOKEN:-}" ] || rm -f -- "$SR_STATE_DIR/armed/$id"
         sr_lock_release "${SR_LOCK_OWNER:-}"
         [ "$sr_lock_state" = released ] || sr_generation_bump

@@ -30,15 +30,18 @@ sr_same_fs "$staged" "$real" ||
     sr_die "$staged is not on the file system of $real: it could not be renamed into place atomically"
 printf 'staged=%s\ntarget=%s\n' "$staged" "$real"
 
-sshd=$(sr_sshd_bin)
-if ! sr_sshd_check "$sshd" -t -f "$staged"; then
+# A rejected file staged by this step goes again: nothing of a refused change stays on the host.
+rejected() {
     printf 'valid=no\n'
-    sr_die "sshd -t rejects the staged config: $sr_msg"
-fi
+    if [ -n "${SR_SSHD_CONFIG_CONTENT+set}" ]; then
+        rm -f -- "$staged"
+        case $stage in */.sshremedy-stage) rmdir -- "$stage" 2>/dev/null || true ;; esac
+    fi
+    sr_die "$1"
+}
+sshd=$(sr_sshd_bin) || rejected "no sshd binary to judge the staged config"
+sr_sshd_check "$sshd" -t -f "$staged" || rejected "sshd -t rejects the staged config: $sr_msg"
 set -- -T -f "$staged"
 [ -z "${SR_CHECK_CONNECTION:-}" ] || set -- "$@" -C "$SR_CHECK_CONNECTION"
-if ! sr_sshd_check "$sshd" "$@"; then
-    printf 'valid=no\n'
-    sr_die "sshd $* rejects the staged config: $sr_msg"
-fi
+sr_sshd_check "$sshd" "$@" || rejected "sshd $* rejects the staged config: $sr_msg"
 printf 'valid=yes\neffective_begin\n%s\neffective_end\n' "$sr_out"

@@ -3,6 +3,8 @@ import type { TencentSettings } from "./settings";
 import { createSnapshot, snapshotFailureOf, snapshotFailures, systemDiskOf, waitSnapshot } from "./cbs";
 import { admitLogin, planAdmission, readPolicies, removeOwn } from "./security-group";
 import { withHint, isTencentApiError } from "./api";
+import type { RescueAccess, RescueReport } from "../core/pipeline";
+import type { SshTarget } from "../core/transport";
 
 /** The cloud-side steps' providers, loaded by path when a step runs (see core/provider-shim.ts). */
 
@@ -107,3 +109,43 @@ export const admissionProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+
+interface RescueState {
+    settings: TencentSettings;
+    instanceId: string;
+    desiredHash: string;
+    needed: boolean;
+    access: RescueAccess | null;
+    login: SshTarget;
+    owner: string;
+    outcome?: RescueReport | null;
+}
+
+async function rescueIfNeeded(s: RescueState, previous: RescueReport | null): Promise<RescueState> {
+    if (!s.needed) return { ...s, outcome: previous };
+    if (!s.access) throw new Error(`Tencent Cloud instance ${s.instanceId}: rescue mode was needed but the declaration did not allow it`);
+    // Loaded here, not at the top: only a rescue needs the concerns (and they load the pipeline).
+    const { rescueConcerns } = require("../ssh-access") as typeof import("../ssh-access");
+    const { repairFromRescue } = require("./rescue") as typeof import("./rescue");
+    const where = `Tencent Cloud instance ${s.instanceId} (${s.settings.region})`;
+    const say = (line: string) => process.stderr.write(`sshremedy: ${where}: ${line}\n`);
+    for (const c of s.access.leftOut) say(`${c} is not repaired from rescue mode: the next run that reaches the instance checks it`);
+    const o = await repairFromRescue({
+        settings: s.settings, instanceId: s.instanceId, login: s.login, concerns: rescueConcerns(s.access),
+        connection: s.access.connection, owner: s.owner, device: s.access.device, pollMs: 2_000, say,
+    });
+    return { ...s, outcome: { drift: o.drift, changed: o.changed, snapshot: o.snapshot, downtimeSec: o.downtimeSec, verifiedAt: o.verifiedAt } };
+}
+
+export const rescueProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: RescueState) {
+        return { id: `${inputs.instanceId}-rescue`, outs: await rescueIfNeeded(inputs, null) };
+    },
+    async update(_id: string, olds: RescueState, news: RescueState) {
+        return { outs: await rescueIfNeeded(news, olds.outcome ?? null) };
+    },
+    // Only a run that finds the instance unreachable (and its login failing) changes anything.
+    async diff(_id: string, olds: RescueState, news: RescueState) {
+        return { changes: news.needed || olds.instanceId !== news.instanceId };
+    },
+};

@@ -6,6 +6,7 @@ import { providerShim } from "../core/provider-shim";
 const providers = path.join(__dirname, "step-providers");
 const diskSnapshotProvider = providerShim(providers, "diskSnapshotProvider", ["create", "update", "diff"]);
 const admissionProvider = providerShim(providers, "admissionProvider", ["create", "update", "diff", "delete"]);
+const rescueProvider = providerShim(providers, "rescueProvider", ["create", "update", "diff"]);
 
 /**
  * The pipeline's cloud-side steps for a Tencent Cloud instance, as dynamic resources:
@@ -17,6 +18,7 @@ const admissionProvider = providerShim(providers, "admissionProvider", ["create"
 export const tencentStepTypes = {
     diskSnapshot: "pulumi-nodejs:dynamic/sshremedy:DiskSnapshot",
     securityGroup: "pulumi-nodejs:dynamic/sshremedy:SecurityGroupAdmission",
+    rescue: "pulumi-nodejs:dynamic/sshremedy:RescueRepair",
 } as const;
 
 export interface DiskSnapshotArgs {
@@ -58,5 +60,31 @@ export class SecurityGroupAdmission extends pulumi.dynamic.Resource {
     constructor(name: string, args: SecurityGroupAdmissionArgs, opts?: pulumi.CustomResourceOptions) {
         super(admissionProvider, name, { ...args, securityGroupId: undefined, added: undefined },
             pulumi.mergeOptions(opts, { additionalSecretOutputs: ["settings"] }), "sshremedy", "SecurityGroupAdmission");
+    }
+}
+
+export interface RescueRepairArgs {
+    readonly settings: pulumi.Input<TencentSettings>;
+    readonly instanceId: pulumi.Input<string>;
+    readonly desiredHash: pulumi.Input<string>;
+    /** Neither SSH nor TAT reaches the instance and the declared login fails: repair now. */
+    readonly needed: pulumi.Input<boolean>;
+    /** The declaration the concerns are rebuilt from (RescueAccess in core/pipeline.ts). */
+    readonly access: pulumi.Input<unknown>;
+    /** The declared login (secret). */
+    readonly login: pulumi.Input<unknown>;
+    readonly owner: pulumi.Input<string>;
+}
+
+/**
+ * `<host>-rescue`: the system disk repaired from the instance's rescue mode (tencent/rescue.ts),
+ * when the run finds neither SSH nor TAT reaching it; after the disk snapshot. Does nothing otherwise.
+ */
+export class RescueRepair extends pulumi.dynamic.Resource {
+    declare readonly outcome: pulumi.Output<import("../core/pipeline").RescueReport | null>;
+
+    constructor(name: string, args: RescueRepairArgs, opts?: pulumi.CustomResourceOptions) {
+        super(rescueProvider, name, { ...args, outcome: undefined },
+            pulumi.mergeOptions(opts, { additionalSecretOutputs: ["settings", "login"] }), "sshremedy", "RescueRepair");
     }
 }
