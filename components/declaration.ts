@@ -109,18 +109,24 @@ export interface RescueOptions {
      * with /etc/ssh and is not mounted.
      */
     readonly device?: string;
+    /**
+     * Seconds the declared login is given to work once the instance runs again (10-1800): its boot,
+     * then sshd. Past it the repair counts as failed and its files are put back through rescue
+     * mode again. Defaults to 180.
+     */
+    readonly loginWaitSec?: number;
 }
 
 /** Checks `tencent.rescue` against the rest of `tencent`; what the pipeline gets: false, or its options. */
-export function checkRescue(at: string, t: TencentOptions | undefined): { readonly device?: string } | false {
+export function checkRescue(at: string, t: TencentOptions | undefined): { readonly device?: string; readonly loginWaitSec: number } | false {
     const r = t?.rescue;
     if (r === undefined) return false;
     if (typeof r !== "object" || r === null || Array.isArray(r)) {
         throw new DeclarationError(at, `is ${JSON.stringify(r)}, not an object`, "give { allowed: true } to allow rescue mode, or leave it out");
     }
-    const unknown = Object.keys(r).filter((k) => k !== "allowed" && k !== "device");
+    const unknown = Object.keys(r).filter((k) => !["allowed", "device", "loginWaitSec"].includes(k));
     if (unknown.length > 0) {
-        throw new DeclarationError(`${at}.${unknown[0]}`, "is not an option of rescue", "give allowed and, if the default names do not find the disk, device");
+        throw new DeclarationError(`${at}.${unknown[0]}`, "is not an option of rescue", "give allowed and, where the defaults do not fit, device or loginWaitSec");
     }
     if (r.allowed !== undefined && typeof r.allowed !== "boolean") {
         throw new DeclarationError(`${at}.allowed`, `is ${JSON.stringify(r.allowed)}, not true or false`, "give true to allow rescue mode");
@@ -128,12 +134,17 @@ export function checkRescue(at: string, t: TencentOptions | undefined): { readon
     if (r.device !== undefined && (typeof r.device !== "string" || !/^\/dev\/[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/.test(r.device))) {
         throw new DeclarationError(`${at}.device`, `'${String(r.device)}' is not a device path`, "give the disk's device on the rescue system, e.g. /dev/vdb1");
     }
+    const wait = r.loginWaitSec ?? 180;
+    if (typeof wait !== "number" || !Number.isInteger(wait) || wait < 10 || wait > 1800) {
+        throw new DeclarationError(`${at}.loginWaitSec`, `${JSON.stringify(wait)} is not a whole number of seconds from 10 to 1800`,
+            "give the seconds the instance needs to boot and start sshd, e.g. 180");
+    }
     if (r.allowed !== true) return false;
     if (t?.diskSnapshot === false) {
         throw new DeclarationError(`${at}.allowed`, "needs the disk snapshot, and tencent.diskSnapshot is false",
             "remove tencent.diskSnapshot: false: rescue mode changes a stopped disk only after its CBS snapshot is NORMAL");
     }
-    return r.device !== undefined ? { device: r.device } : {};
+    return { ...(r.device !== undefined ? { device: r.device } : {}), loginWaitSec: wait };
 }
 
 /** The login with every value known and checked. */

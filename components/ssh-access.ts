@@ -156,7 +156,7 @@ function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { 
     const connection = `user=${login.user},host=${from},addr=${from},laddr=${login.address},lport=${login.port}`;
     return {
         concerns, login,
-        rescue: { args: JSON.parse(JSON.stringify(known)), only: inRescue, connection, device: rescue.device, leftOut: concerns.map((c) => c.name).filter((n) => n in notFromRescue) },
+        rescue: { args: JSON.parse(JSON.stringify(known)), only: inRescue, connection, device: rescue.device, loginWaitSec: rescue.loginWaitSec, leftOut: concerns.map((c) => c.name).filter((n) => n in notFromRescue) },
     };
 }
 

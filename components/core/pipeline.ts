@@ -61,6 +61,8 @@ export interface RescueAccess {
     readonly only: readonly string[];
     readonly connection: string;
     readonly device?: string;
+    /** Seconds the declared login is given once the instance runs again. */
+    readonly loginWaitSec: number;
     /** Concerns the declaration manages that rescue mode leaves to a later run (the running kernel's). */
     readonly leftOut: readonly string[];
 }
@@ -185,7 +187,11 @@ export interface RescueReport {
     readonly drift: string[];
     readonly changed: string[];
     readonly snapshot: string;
+    /** One per repair pass on the disk, oldest first; `snapshot` is the first. */
+    readonly snapshots: string[];
+    /** Seconds out of service, from EnterRescueMode to the login proven, and where they went. */
     readonly downtimeSec: number;
+    readonly phasesSec: { readonly enter: number; readonly repair: number; readonly exit: number; readonly login: number };
     readonly verifiedAt: string;
 }
 

@@ -157,8 +157,10 @@ sr_sshd_pidfile() {
 
 # --- the sshd service, run by whatever the host runs it with (detected once per script) -------
 
-SR_SSHD_MANAGER=
-SR_SSHD_SERVICE=
+# A system disk in a chroot (rescue mode) has no service manager running to ask: the caller
+# names the one it boots with (tencent/rescue-offline.sh).
+SR_SSHD_MANAGER=${SR_OFFLINE_SSHD_MANAGER:-}
+SR_SSHD_SERVICE=${SR_OFFLINE_SSHD_SERVICE:-}
 
 sr_sshd_detect() {
     [ -z "$SR_SSHD_MANAGER" ] || return 0

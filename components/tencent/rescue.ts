@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import type { Concern } from "../core/concern";
-import { composePhase, lastValue, parseKeyValues, Step, withParameters } from "../core/compose";
+import { composePhase, lastValue, parseKeyValues, scriptText, Step, withParameters } from "../core/compose";
 import { runScript, type ScriptResult, type SshTarget } from "../core/transport";
 import { compareEffective, parseSshdT } from "../sshd-config/effective";
 import { call, hasCode } from "./api";
@@ -27,6 +27,9 @@ import type { TencentSettings } from "./settings";
  * asks what listens on port 22 does not meet the rescue system's own sshd.
  */
 
+/** Probes of the disk in one session at most: two repairs, and the probe that finds nothing left. */
+const rescuePasses = 3;
+
 /** Where the disk is mounted on the rescue system. */
 export const rescueRoot = "/mnt/sshremedy-root";
 /** sshremedy's state for the session inside the chroot: on the tmpfs rescue-mount.sh puts on /run. */
@@ -46,6 +49,8 @@ export interface RescueInputs {
     readonly owner: string;
     /** The device of the instance's disk on the rescue system, when the default names are wrong. */
     readonly device?: string;
+    /** Seconds the declared login is given once the instance runs again. Default 180. */
+    readonly loginWaitSec?: number;
     /** Seconds to wait for each state change (RESCUE_MODE, RUNNING). Default 900. */
     readonly stateTimeoutSec?: number;
     /** Polling interval for the instance's state, ms. Default 3000. */
@@ -61,10 +66,14 @@ export interface RescueOutcome {
     readonly changed: string[];
     /** The snapshot on the disk of the files as they were (empty when nothing changed). */
     readonly snapshot: string;
+    /** Every snapshot of the session, one per repair pass, oldest first (the first is `snapshot`). */
+    readonly snapshots: string[];
     /** The host keys read from the disk (and made by the repair), pinned by the verifying login. */
     readonly hostKeys: string[];
-    /** Seconds the instance was not running: from EnterRescueMode to RUNNING again. */
+    /** Seconds the instance was out of service: from EnterRescueMode to the declared login proven. */
     readonly downtimeSec: number;
+    /** Where those seconds went: into rescue mode, the work on the disk, out of it, boot until the login works. */
+    readonly phasesSec: { readonly enter: number; readonly repair: number; readonly exit: number; readonly login: number };
     readonly verifiedAt: string;
 }
 
@@ -153,14 +162,19 @@ async function loginWorks(i: RescueInputs, hostKeys: readonly string[], withinMs
     }
 }
 
+/** When a session's phases ended (ms since the epoch). */
+interface Marks { start: number; inRescue: number; worked: number; running: number }
+
 /** One session in rescue mode: enter, mount, `work` on the disk, unmount, exit; exit even when `work` fails. */
-async function session<T>(i: RescueInputs, work: (runInRoot: (steps: readonly Step[], env?: Record<string, string>) => Promise<ScriptResult>, rescue: SshTarget) => Promise<T>): Promise<T> {
+async function session<T>(i: RescueInputs, marks: Marks, work: (runInRoot: (steps: readonly Step[], env?: Record<string, string>) => Promise<ScriptResult>, rescue: SshTarget) => Promise<T>): Promise<T> {
     const password = oneTimePassword();
     const rescue: SshTarget = { kind: "ssh", host: i.login.host, port: 22, user: "root", password, fresh: true };
-    const started = Date.now();
+    const secs = (ms: number) => (ms / 1000).toFixed(1);
+    marks.start = Date.now();
     i.say(`entering rescue mode (the instance stops; a rescue system boots with its disk attached)`);
     await enterRescue(i, password);
-    i.say(`in rescue mode after ${Math.round((Date.now() - started) / 1000)} s`);
+    marks.inRescue = Date.now();
+    i.say(`in rescue mode after ${secs(marks.inRescue - marks.start)} s`);
     let result: T | undefined;
     let error: unknown;
     try {
@@ -172,16 +186,18 @@ async function session<T>(i: RescueInputs, work: (runInRoot: (steps: readonly St
         const kv = parseKeyValues(mount.stdout);
         i.say(`the instance's disk is ${lastValue(kv, "device")} (${lastValue(kv, "os") || "unknown system"}), mounted at ${rescueRoot}`);
         const runInRoot = (steps: readonly Step[], env: Record<string, string> = {}) => runScript(rescue,
-            inRoot(withParameters({ SR_STATE_DIR: `${sessionDir}/state`, ...env }, composePhase(steps))), 600_000);
+            inRoot(`${scriptText("tencent/rescue-offline")}\n${withParameters({ SR_STATE_DIR: `${sessionDir}/state`, ...env }, composePhase(steps))}`), 600_000);
         result = await work(runInRoot, rescue);
     } catch (e) {
         error = e;
     }
     // Unmounted and out of rescue mode whatever happened: the instance must run again.
     const un = await runScript(rescue, composePhase([{ script: "tencent/rescue-unmount", env: { SR_ROOT: rescueRoot } }])).catch((e: Error) => ({ code: 1, stdout: "", stderr: e.message }));
-    i.say("leaving rescue mode (the instance boots from its disk)");
+    marks.worked = Date.now();
+    i.say(`leaving rescue mode after ${secs(marks.worked - marks.inRescue)} s on the disk (the instance boots from it)`);
     await exitRescue(i);
-    i.say(`running again after ${Math.round((Date.now() - started) / 1000)} s out of service`);
+    marks.running = Date.now();
+    i.say(`running again after ${secs(marks.running - marks.start)} s out of service`);
     if (error !== undefined) throw error;
     if (un.code !== 0) throw failure("unmounting the instance's disk", un);
     return result as T;
@@ -193,81 +209,114 @@ async function session<T>(i: RescueInputs, work: (runInRoot: (steps: readonly St
  */
 export async function repairFromRescue(i: RescueInputs): Promise<RescueOutcome> {
     const { planHost } = require("../core/pipeline") as typeof import("../core/pipeline");
-    const started = Date.now();
-    let kept = "";
+    const marks: Marks = { start: 0, inRescue: 0, worked: 0, running: 0 };
+    const kept: string[] = [];
+    const changed: string[] = [];
+    const drift: string[] = [];
     let plan!: ReturnType<typeof planHost>;
-    let generated: string[] = [];
+    const generated: string[] = [];
     try {
-        await session(i, async (runInRoot) => {
-            const probe = await runInRoot([{ script: "host/host-keys", label: "host-keys" }, ...i.concerns.map((c) => ({ ...c.probe, label: c.name }))]);
-            if (probe.code !== 0) throw failure("probing the instance's disk", probe);
-            plan = planHost(i.concerns, probe.stdout);
-            for (const line of plan.drift) i.say(`on the disk: ${line}`);
-            if (!plan.pending) {
-                i.say("nothing on the disk differs from the declaration: nothing is changed");
-                return;
-            }
+        await session(i, marks, async (runInRoot) => {
             const lock = { SR_LOCK_OWNER: i.owner };
-            const snap = await runInRoot([
-                { script: "host/lock", env: { ...lock, SR_LOCK_ACTION: "acquire", SR_LOCK_WAIT: 5, SR_LOCK_LEASE: 3600, SR_EXPECT_GENERATION: plan.generation ?? "" } },
-                {
-                    script: "host/snapshot", env: {
-                        SR_SNAPSHOT_ID: `rescue-${Date.now().toString(36)}`, SR_SNAPSHOT_DIR: `${sessionDir}/snapshots`,
-                        SR_PATHS: plan.paths.join("\n"), SR_MODES: plan.modes.join("\n"), SR_KEEP: 1, SR_SNAPSHOT_RUN: i.owner,
-                    },
-                },
-            ]);
-            if (snap.code !== 0) throw failure("the snapshot of the files the repair changes (nothing was changed)", snap);
-            const working = lastValue(parseKeyValues(snap.stdout), "snapshot") ?? "";
-            const steps: Step[] = i.concerns.flatMap((c) => plan.plans[c.name].apply.map((x) => ({ ...x, label: x.label ?? `${c.name}:${x.script}` })));
-            steps.push({ script: "tencent/rescue-validate" }, { script: "host/effective", env: { SR_CHECK_CONNECTION: i.connection } });
-            const applied = await runInRoot(steps);
-            const kv = parseKeyValues(applied.stdout);
-            generated = kv.filter(([k]) => k === "host_key_generated").map(([, v]) => v);
-            const text = applied.stdout.split("effective_begin\n")[1]?.split("\neffective_end")[0] ?? "";
-            const checks = Object.values(plan.plans).flatMap((x) => [...(x.effective ?? [])]);
-            const mismatches = applied.code === 0 ? compareEffective(checks, parseSshdT(text)) : [];
-            if (applied.code !== 0 || mismatches.length > 0) {
-                const why = applied.code !== 0 ? failure("the repair", applied).message
-                    : `the disk's sshd would not apply the declaration: ${mismatches.map((m) => `${m.keyword} is ${m.actual.join(",") || "(unset)"}, expected ${m.expected.join(",") || "(unset)"}`).join("; ")}`;
-                const back = await runInRoot([{ script: "host/restore", env: { SR_SNAPSHOT: working, SR_RESTORE_BOOT: "yes", SR_LOCK_OWNER: i.owner } }]);
+            // Snapshots of this session, oldest first: a failure puts them back newest first.
+            const working: string[] = [];
+            const putBack = async (why: string): Promise<never> => {
+                if (working.length === 0) throw new Error(`${why}; nothing was changed on the disk`);
+                let back: ScriptResult = { code: 0, stdout: "", stderr: "" };
+                for (const w of [...working].reverse()) {
+                    back = await runInRoot([{ script: "host/restore", env: { SR_SNAPSHOT: w, SR_RESTORE_BOOT: "yes", SR_LOCK_OWNER: i.owner } }]);
+                    if (back.code !== 0) break;
+                }
                 throw new Error(`${why}; ${back.code === 0 ? "the disk's files were put back as they were (nothing of the attempt is left on the disk)"
                     : `putting the files back failed too (${failure("the restore", back).message}): the CBS snapshot taken before the run holds the disk as it was`}`);
+            };
+            // A repair can show what it hid (systemctl cannot say whether sshd's unit is enabled while
+            // libcrypto is gone): the disk is probed again after each pass, at most three.
+            for (let pass = 1; pass <= rescuePasses; pass++) {
+                const probe = await runInRoot([{ script: "host/host-keys", label: "host-keys" }, ...i.concerns.map((c) => ({ ...c.probe, label: c.name }))]);
+                if (probe.code !== 0) return putBack(failure("probing the instance's disk", probe).message);
+                let p: ReturnType<typeof planHost>;
+                try {
+                    p = planHost(i.concerns, probe.stdout);
+                } catch (e) {
+                    return putBack(e instanceof Error ? e.message : String(e));
+                }
+                if (pass === 1) plan = p;
+                if (!p.pending) {
+                    if (pass === 1) i.say("nothing on the disk differs from the declaration: nothing is changed");
+                    break;
+                }
+                if (pass === rescuePasses) return putBack(`the disk still differs from the declaration after ${rescuePasses - 1} repairs: ${p.drift.join("; ")}`);
+                for (const line of p.drift) i.say(`on the disk${pass > 1 ? ` (after repair ${pass - 1})` : ""}: ${line}`);
+                const snap = await runInRoot([
+                    { script: "host/lock", env: { ...lock, SR_LOCK_ACTION: "acquire", SR_LOCK_WAIT: 5, SR_LOCK_LEASE: 3600, SR_EXPECT_GENERATION: p.generation ?? "" } },
+                    {
+                        script: "host/snapshot", env: {
+                            SR_SNAPSHOT_ID: `rescue-${Date.now().toString(36)}-${pass}`, SR_SNAPSHOT_DIR: `${sessionDir}/snapshots`,
+                            SR_PATHS: p.paths.join("\n"), SR_MODES: p.modes.join("\n"), SR_KEEP: rescuePasses, SR_SNAPSHOT_RUN: i.owner,
+                        },
+                    },
+                ]);
+                if (snap.code !== 0) return putBack(failure("the snapshot of the files the repair changes", snap).message);
+                working.push(lastValue(parseKeyValues(snap.stdout), "snapshot") ?? "");
+                const steps: Step[] = i.concerns.flatMap((c) => p.plans[c.name].apply.map((x) => ({ ...x, label: x.label ?? `${c.name}:${x.script}` })));
+                steps.push({ script: "tencent/rescue-validate" }, { script: "host/effective", env: { SR_CHECK_CONNECTION: i.connection } });
+                const applied = await runInRoot(steps);
+                const kv = parseKeyValues(applied.stdout);
+                generated.push(...kv.filter(([k]) => k === "host_key_generated").map(([, v]) => v));
+                const text = applied.stdout.split("effective_begin\n")[1]?.split("\neffective_end")[0] ?? "";
+                const checks = Object.values(p.plans).flatMap((x) => [...(x.effective ?? [])]);
+                const mismatches = applied.code === 0 ? compareEffective(checks, parseSshdT(text)) : [];
+                if (applied.code !== 0 || mismatches.length > 0) {
+                    return putBack(applied.code !== 0 ? failure("the repair", applied).message
+                        : `the disk's sshd would not apply the declaration: ${mismatches.map((m) => `${m.keyword} is ${m.actual.join(",") || "(unset)"}, expected ${m.expected.join(",") || "(unset)"}`).join("; ")}`);
+                }
+                for (const [n, x] of Object.entries(p.plans)) if (x.pending && !changed.includes(n)) changed.push(n);
+                drift.push(...p.drift);
             }
+            if (working.length === 0) return;
             const keep = await runInRoot([
-                { script: "tencent/rescue-keep", env: { SR_SNAPSHOT: working } },
+                ...working.map((w) => ({ script: "tencent/rescue-keep", env: { SR_SNAPSHOT: w } })),
                 { script: "host/lock", env: { ...lock, SR_LOCK_ACTION: "release" } },
             ]);
-            if (keep.code !== 0) throw failure("recording the snapshot on the disk", keep);
-            kept = lastValue(parseKeyValues(keep.stdout), "snapshot") ?? "";
-            i.say(`repaired on the disk: ${Object.entries(plan.plans).filter(([, p]) => p.pending).map(([n]) => n).join(", ")}; snapshot ${kept}`);
+            if (keep.code !== 0) return putBack(failure("recording the snapshots on the disk", keep).message);
+            kept.push(...parseKeyValues(keep.stdout).filter(([k]) => k === "snapshot").map(([, v]) => v));
+            i.say(`repaired on the disk: ${changed.join(", ")}; snapshot${kept.length > 1 ? "s" : ""} ${kept.join(", ")}`);
         });
     } catch (e) {
         throw new Error(`${i.instanceId}: the repair through rescue mode failed: ${e instanceof Error ? e.message : String(e)}; the instance is out of rescue mode`);
     }
     const hostKeys = [...generated, ...plan.hostKeys.filter((k) => !generated.includes(k))];
-    const login = await loginWorks(i, hostKeys, 180_000);
-    const downtimeSec = Math.round((Date.now() - started) / 1000);
+    const login = await loginWorks(i, hostKeys, (i.loginWaitSec ?? 180) * 1000);
+    const proven = Date.now();
+    const sec = (ms: number) => Math.round(ms / 100) / 10;
+    const downtimeSec = sec(proven - marks.start);
     if (login.code !== 0) {
         const said = (login.stderr.trim() || login.stdout.trim() || `exit ${login.code}`).split("\n").slice(-2).join(" | ");
-        if (!kept) {
+        if (kept.length === 0) {
             throw new Error(`${i.instanceId}: after rescue mode the login as ${i.login.user}@${i.login.host} still fails (${said}); nothing on the disk was changed`);
         }
         // Doubt after the change: the files go back, the same way they came.
         let back = "";
         try {
-            await session(i, async (runInRoot) => {
-                const r = await runInRoot([{ script: "host/restore", env: { SR_SNAPSHOT: kept, SR_RESTORE_BOOT: "yes" } }]);
-                if (r.code !== 0) throw failure("restoring the files", r);
+            await session(i, { start: 0, inRescue: 0, worked: 0, running: 0 }, async (runInRoot) => {
+                for (const k of [...kept].reverse()) {
+                    const r = await runInRoot([{ script: "host/restore", env: { SR_SNAPSHOT: k, SR_RESTORE_BOOT: "yes" } }]);
+                    if (r.code !== 0) throw failure(`restoring the files from ${k}`, r);
+                }
             });
-            back = `the files were put back from ${kept} through rescue mode again`;
+            back = `the files were put back from ${kept.join(", ")} through rescue mode again`;
         } catch (e) {
             back = `putting the files back failed too (${e instanceof Error ? e.message : String(e)}): the CBS snapshot taken before the run holds the disk as it was`;
         }
         throw new Error(`${i.instanceId}: the disk was repaired through rescue mode, but the login as ${i.login.user}@${i.login.host} still fails (${said}); ${back}`);
     }
     return {
-        drift: plan.drift, changed: Object.entries(plan.plans).filter(([, p]) => p.pending).map(([n]) => n),
-        snapshot: kept, hostKeys, downtimeSec, verifiedAt: new Date().toISOString(),
+        drift: drift.length > 0 ? drift : plan.drift, changed,
+        snapshot: kept[0] ?? "", snapshots: kept, hostKeys, downtimeSec, verifiedAt: new Date(proven).toISOString(),
+        phasesSec: {
+            enter: sec(marks.inRescue - marks.start), repair: sec(marks.worked - marks.inRescue),
+            exit: sec(marks.running - marks.worked), login: sec(proven - marks.running),
+        },
     };
 }

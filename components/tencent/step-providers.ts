@@ -132,9 +132,11 @@ async function rescueIfNeeded(s: RescueState, previous: RescueReport | null): Pr
     for (const c of s.access.leftOut) say(`${c} is not repaired from rescue mode: the next run that reaches the instance checks it`);
     const o = await repairFromRescue({
         settings: s.settings, instanceId: s.instanceId, login: s.login, concerns: rescueConcerns(s.access),
-        connection: s.access.connection, owner: s.owner, device: s.access.device, pollMs: 2_000, say,
+        connection: s.access.connection, owner: s.owner, device: s.access.device, loginWaitSec: s.access.loginWaitSec, pollMs: 2_000, say,
     });
-    return { ...s, outcome: { drift: o.drift, changed: o.changed, snapshot: o.snapshot, downtimeSec: o.downtimeSec, verifiedAt: o.verifiedAt } };
+    say(`out of service ${o.downtimeSec} s: into rescue mode ${o.phasesSec.enter} s, on the disk ${o.phasesSec.repair} s, `
+        + `out of rescue mode ${o.phasesSec.exit} s, boot until the login worked ${o.phasesSec.login} s`);
+    return { ...s, outcome: { drift: o.drift, changed: o.changed, snapshot: o.snapshot, snapshots: o.snapshots, downtimeSec: o.downtimeSec, phasesSec: o.phasesSec, verifiedAt: o.verifiedAt } };
 }
 
 export const rescueProvider: pulumi.dynamic.ResourceProvider = {

@@ -101,6 +101,8 @@ describe("resource faults during a run", function () {
             const before = config(h);
             stack = await sshStackFor(h, { ...declared, deadmanWindowSec: 120 });
             const origPid = (await h.consoleOk("cat /run/sshd.pid")).trim();
+            const generation = async () => Number((await h.consoleOk("cat /var/lib/sshremedy/generation 2>/dev/null || echo 0")).trim());
+            const generationBefore = await generation();
             const hold = await installHold(h, "tr", `ls /run/sshremedy/deadman-* >/dev/null 2>&1 && [ "$(cat /run/sshd.pid 2>/dev/null)" != ${origPid} ]`);
             const up = startUp(stack);
             await hold.reached(90_000);
@@ -122,6 +124,8 @@ describe("resource faults during a run", function () {
             assert.ok(config(h).equals(before), "the host kept an unverified change across the reboot");
             assert.equal(await effective(h), "6");
             assert.match(await h.consoleOk("ls /var/lib/sshremedy/armed"), /\.fired$/m, "the boot hook did not record that it reverted");
+            // The revert counted a generation: a plan made before it is never applied after it.
+            assert.equal(await generation(), generationBefore + 1, "the boot revert did not count a generation");
 
             const again = await stack.up();
             assert.equal(again.code, 0, again.stdout + again.stderr);

@@ -67,11 +67,14 @@ describe("Tencent Cloud rescue mode, through index.ts", function () {
     // The library the guide means: one many programs load (not sshd's alone), gone from the disk.
     const sharedLibrary = "libcrypto.so.3";
 
-    it("[rescue] sshd cannot start (S12, libcrypto gone) and TAT is offline: one pulumi up repairs the disk from rescue mode after a NORMAL CBS snapshot, and the data on the disk is kept", async () => {
+    it("[rescue] sshd cannot start (S12, libcrypto gone; its unit disabled too) and TAT is offline: one pulumi up repairs the disk from rescue mode after a NORMAL CBS snapshot, and the data on the disk is kept", async () => {
         emu = await startEmulator({ latency: { snapshotMs: 1_000, stopMs: 100, startMs: 100, agentStartMs: 200 } });
         const host = await newHost();
         const { instanceId } = await emu.addInstance(host, { agentOnline: false });
         await host.consoleOk("echo written-before-the-run > /root/customer-data; sync");
+        // sshd's unit disabled too (before the library goes: systemctl needs it): without the
+        // unit's enablement repaired on the disk, sshd would not start at the boot after rescue mode.
+        await host.consoleOk("systemctl disable ssh.service 2>&1; test \"$(systemctl is-enabled ssh.service)\" = disabled");
         const fault = await injectFault(host, "S12", { library: sharedLibrary });
         assert.equal((await login(host)).ok, false, "the login still works with the library gone");
         assert.match((await host.console("/usr/sbin/sshd -t")).stderr, fault.daemonMessage!);
@@ -106,6 +109,8 @@ describe("Tencent Cloud rescue mode, through index.ts", function () {
         assert.ok(result.rescue, "no rescue report in the outputs");
         assert.ok(result.rescue.changed.includes("sshd-runtime"), `changed: ${result.rescue.changed}`);
         assert.match(result.rescue.drift.join("\n"), /libcrypto\.so\.3: missing \(shared library libcrypto\.so\.3\)/);
+        assert.match(result.rescue.drift.join("\n"), /ssh\.service is disabled .*systemctl enable ssh\.service/);
+        assert.equal((await back.consoleOk("systemctl is-enabled ssh.service")).trim(), "enabled");
         assert.match(result.rescue.snapshot, /^\/var\/lib\/sshremedy\/snapshots\/rescue-/);
         await back.consoleOk(`test -f ${result.rescue.snapshot}/manifest`);
         assert.ok(result.rescue.downtimeSec > 0);
@@ -156,6 +161,40 @@ describe("Tencent Cloud rescue mode, through index.ts", function () {
         assert.equal(after, before, "the disk differs from before the run");
         assert.match(await back.consoleOk("cat /etc/ssh/sshd_config"), /^DenyUsers alice$/m);
         assert.equal((await back.consoleOk("systemctl is-system-running || true")).trim() !== "", true);
+    });
+
+    it("[rescue-doubt] the repair validates on the disk but the login still fails after the boot: the files go back through rescue mode again, and the run says so", async () => {
+        emu = await startEmulator({ latency: { snapshotMs: 500, stopMs: 100, startMs: 100, agentStartMs: 200 } });
+        const host = await newHost();
+        const { instanceId } = await emu.addInstance(host, { agentOnline: false });
+        (await injectFault(host, "S2")).release();
+        (await injectFault(host, "S12")).release();
+        // Something on the instance breaks sshd again at every boot (a configuration agent with a
+        // stale policy): the disk validates in rescue mode, the booted instance does not admit the login.
+        await host.consoleOk(`cat > /etc/systemd/system/stale-policy.service <<'UNIT'
+[Unit]
+DefaultDependencies=no
+Before=ssh.service sysinit.target
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'rm -f /usr/lib/x86_64-linux-gnu/libwrap.so.0*'
+UNIT
+mkdir -p /etc/systemd/system/sysinit.target.wants
+ln -sf ../stale-policy.service /etc/systemd/system/sysinit.target.wants/stale-policy.service`);
+        const configBefore = await host.consoleOk("sha256sum /etc/ssh/sshd_config");
+
+        const s = await tencentStack(host, instanceId, { rescue: { allowed: true, loginWaitSec: 15 } });
+        const up = await s.up();
+        const said = up.stdout + up.stderr;
+        assert.notEqual(up.code, 0, "the run claimed success");
+        assert.match(said, /repaired on the disk: sshd-runtime, sshd-config/);
+        assert.match(said, /the login as alice@\S+ still fails/);
+        assert.match(said, /the files were put back from \/var\/lib\/sshremedy\/snapshots\/rescue-\S+ through rescue mode again/);
+        assert.equal(calls("EnterRescueMode").length, 2, "the files did not go back through rescue mode");
+        assert.equal(calls("ExitRescueMode").length, 2);
+        assert.equal(await state(instanceId), "RUNNING");
+        const back = emu.host(instanceId);
+        assert.equal(await back.consoleOk("sha256sum /etc/ssh/sshd_config"), configBefore, "sshd_config was not put back");
     });
 
     it("[rescue-off] without tencent.rescue.allowed, an unreachable instance stops the run with an error naming rescue mode and the console; the instance is not stopped", async () => {

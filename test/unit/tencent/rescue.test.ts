@@ -25,8 +25,8 @@ describe("[rescue] the rescue way in, without an instance", () => {
         assert.equal(checkRescue("tencent.rescue", {}), false);
         assert.equal(checkRescue("tencent.rescue", { rescue: {} }), false);
         assert.equal(checkRescue("tencent.rescue", { rescue: { allowed: false } }), false);
-        assert.deepEqual(checkRescue("tencent.rescue", { rescue: { allowed: true } }), {});
-        assert.deepEqual(checkRescue("tencent.rescue", { rescue: { allowed: true, device: "/dev/vdb1" } }), { device: "/dev/vdb1" });
+        assert.deepEqual(checkRescue("tencent.rescue", { rescue: { allowed: true } }), { loginWaitSec: 180 });
+        assert.deepEqual(checkRescue("tencent.rescue", { rescue: { allowed: true, device: "/dev/vdb1", loginWaitSec: 60 } }), { device: "/dev/vdb1", loginWaitSec: 60 });
     });
 
     it("bad options are refused under the user's own argument path, with the fix", () => {
@@ -36,6 +36,8 @@ describe("[rescue] the rescue way in, without an instance", () => {
             [{ rescue: { allowed: true, device: "/dev/../etc/passwd" } }, "tencent.rescue.device", /not a device path/],
             [{ rescue: { allowed: true, stopType: "HARD" } }, "tencent.rescue.stopType", /not an option/],
             [{ rescue: true }, "tencent.rescue", /not an object/],
+            [{ rescue: { allowed: true, loginWaitSec: 5 } }, "tencent.rescue.loginWaitSec", /from 10 to 1800/],
+            [{ rescue: { allowed: true, loginWaitSec: "60" } }, "tencent.rescue.loginWaitSec", /from 10 to 1800/],
             [{ rescue: { allowed: true }, diskSnapshot: false }, "tencent.rescue.allowed", /needs the disk snapshot/],
         ];
         for (const [tencent, argument, problem] of cases) {
