@@ -14,6 +14,7 @@ import { Command } from "commander";
 import { injectFault } from "../test/harness/faults";
 import { createHost, destroyHost, ensureClientKeys } from "../test/harness/lab";
 import { TestStack } from "../test/harness/pulumi";
+import { tencentStackFor } from "../test/harness/stacks";
 import { sshLogin } from "../test/harness/ssh";
 import { startEmulator } from "../test/emulator";
 import { machineBasics } from "./machine";
@@ -35,15 +36,7 @@ async function once(): Promise<Repeat> {
     try {
         ({ instanceId } = await emu.addInstance(host, { agentOnline: false }));
         (await injectFault(host, "S12", { library: "libcrypto.so.3" })).release();
-        stack = await TestStack.create(path.join(__dirname, ".."));
-        await stack.setConfig("sshremedy:hosts", JSON.stringify([{
-            name: host.name, tencent: { instanceId, rescue: { allowed: true } }, login: { user: "alice", sources: [host.peerAddress] },
-        }]));
-        await stack.setConfig("sshremedy:tencentEndpoint", JSON.stringify(emu.endpoint));
-        await stack.setConfig("tencentcloud:secretId", emu.credential.secretId, true);
-        await stack.setConfig("tencentcloud:secretKey", emu.credential.secretKey, true);
-        await stack.setConfig("tencentcloud:region", emu.region);
-        await stack.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
+        stack = await tencentStackFor(emu, host, instanceId, { rescue: { allowed: true } });
         emu.resetCalls();
         const t = process.hrtime.bigint();
         const up = await stack.up();

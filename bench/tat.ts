@@ -4,11 +4,10 @@
  * snapshots its disk, repairs it over TAT and proves the login. Prints the wall time, the API calls
  * by action, and the emulator's latencies (they decide most of the time). Needs root.
  */
-import * as fs from "fs";
-import * as path from "path";
 import { injectFault } from "../test/harness/faults";
 import { createHost, destroyHost, ensureClientKeys } from "../test/harness/lab";
 import { TestStack } from "../test/harness/pulumi";
+import { tencentStackFor } from "../test/harness/stacks";
 import { sshLogin } from "../test/harness/ssh";
 import { startEmulator } from "../test/emulator";
 
@@ -19,15 +18,7 @@ async function main(): Promise<void> {
     try {
         const { instanceId } = await emu.addInstance(host);
         for (const id of ["S6", "S7", "S15"] as const) (await injectFault(host, id)).release();
-        stack = await TestStack.create(path.join(__dirname, ".."));
-        await stack.setConfig("sshremedy:hosts", JSON.stringify([{
-            name: host.name, tencent: { instanceId }, login: { user: "alice", sources: [host.peerAddress] },
-        }]));
-        await stack.setConfig("sshremedy:tencentEndpoint", JSON.stringify(emu.endpoint));
-        await stack.setConfig("tencentcloud:secretId", emu.credential.secretId, true);
-        await stack.setConfig("tencentcloud:secretKey", emu.credential.secretKey, true);
-        await stack.setConfig("tencentcloud:region", emu.region);
-        await stack.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
+        stack = await tencentStackFor(emu, host, instanceId);
         emu.resetCalls();
         const measure = async (label: string) => {
             const t = process.hrtime.bigint();

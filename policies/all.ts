@@ -15,6 +15,7 @@ import { requireHostKeyForSshHostCommand } from "./require-host-key-for-ssh-host
 import { requireMaxAuthTriesForKeys } from "./require-max-auth-tries-for-keys";
 import { requireMaxStartupsRandomEarlyDrop } from "./require-max-startups-random-early-drop";
 import { requireSnapshotBeforeChange } from "./require-snapshot-before-change";
+import { disallowUnattendedRescueMode } from "./disallow-unattended-rescue-mode";
 
 /** Lockouts first (mandatory by default), then posture (advisory); one policy per file. */
 export const policies: Policy[] = [
@@ -34,5 +35,6 @@ export const policies: Policy[] = [
     requireMaxStartupsRandomEarlyDrop,
     disallowPlaintextCredentials,
     requireHostKeyForSshHostCommand,
+    disallowUnattendedRescueMode,
 ];
 

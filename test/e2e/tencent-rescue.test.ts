@@ -1,9 +1,8 @@
 import { strict as assert } from "assert";
-import * as fs from "fs";
 import { injectFault } from "../harness/faults";
 import { ensureClientKeys, TestHost } from "../harness/lab";
 import { hostsPerTest } from "../harness/per-test";
-import { project } from "../harness/stacks";
+import { tencentStackFor } from "../harness/stacks";
 import { TestStack } from "../harness/pulumi";
 import { sshLogin } from "../harness/ssh";
 import { startEmulator, type TencentEmulator } from "../emulator";
@@ -31,19 +30,8 @@ describe("Tencent Cloud rescue mode, through index.ts", function () {
     });
 
     async function tencentStack(host: TestHost, instanceId: string, tencent: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<TestStack> {
-        const s = await TestStack.create(project);
+        const s = await tencentStackFor(emu!, host, instanceId, tencent, extra);
         stacks.push(s);
-        await s.setConfig("sshremedy:hosts", JSON.stringify([{
-            name: host.name,
-            tencent: { instanceId, ...tencent },
-            login: { user: "alice", sources: [host.peerAddress] },
-            ...extra,
-        }]));
-        await s.setConfig("sshremedy:tencentEndpoint", JSON.stringify(emu!.endpoint));
-        await s.setConfig("tencentcloud:secretId", emu!.credential.secretId, true);
-        await s.setConfig("tencentcloud:secretKey", emu!.credential.secretKey, true);
-        await s.setConfig("tencentcloud:region", emu!.region);
-        await s.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
         return s;
     }
 

@@ -2,9 +2,9 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { injectFault } from "../harness/faults";
-import { ensureClientKeys, TestHost, testUsers } from "../harness/lab";
+import { ensureClientKeys, TestHost } from "../harness/lab";
 import { hostsPerTest } from "../harness/per-test";
-import { project } from "../harness/stacks";
+import { project, tencentStackFor } from "../harness/stacks";
 import { TestStack } from "../harness/pulumi";
 import { sshLogin } from "../harness/ssh";
 import { startEmulator, type TencentEmulator } from "../emulator";
@@ -28,19 +28,8 @@ describe("Tencent Cloud: TAT, CBS snapshots and the security group, through inde
 
     /** A stack declaring the instance the smallest way: its id, the login; the address is looked up. */
     async function tencentStack(host: TestHost, instanceId: string, extra: Record<string, unknown> = {}): Promise<TestStack> {
-        const s = await TestStack.create(project);
+        const s = await tencentStackFor(emu!, host, instanceId, extra);
         stacks.push(s);
-        await s.setConfig("sshremedy:hosts", JSON.stringify([{
-            name: host.name,
-            tencent: { instanceId, ...extra },
-            login: { user: "alice", sources: [host.peerAddress] },
-        }]));
-        await s.setConfig("sshremedy:tencentEndpoint", JSON.stringify(emu!.endpoint));
-        await s.setConfig("tencentcloud:secretId", emu!.credential.secretId, true);
-        await s.setConfig("tencentcloud:secretKey", emu!.credential.secretKey, true);
-        await s.setConfig("tencentcloud:region", emu!.region);
-        await s.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
-        await s.setConfig("sshremedy:loginPassword", testUsers.alice.password, true);
         return s;
     }
 

@@ -77,3 +77,25 @@ export function startUp(s: TestStack): { pid: number; done: Promise<{ code: numb
         resolve({ code, output: fs.readFileSync(log, "utf8") })));
     return { pid: child.pid!, done };
 }
+
+/**
+ * A stack whose one host is a Tencent Cloud instance of the emulator, declared the smallest way
+ * (its id, the login; the address is looked up), with the emulator's endpoint and credentials and
+ * the login's key (and alice's password) as secrets. `tencent` and `extra` add to the host's entry.
+ */
+export async function tencentStackFor(
+    emu: { readonly endpoint: unknown; readonly credential: { readonly secretId: string; readonly secretKey: string }; readonly region: string },
+    host: TestHost, instanceId: string, tencent: Record<string, unknown> = {}, extra: Record<string, unknown> = {},
+): Promise<TestStack> {
+    const s = await TestStack.create(project);
+    await s.setConfig("sshremedy:hosts", JSON.stringify([{
+        name: host.name, tencent: { instanceId, ...tencent }, login: { user: "alice", sources: [host.peerAddress] }, ...extra,
+    }]));
+    await s.setConfig("sshremedy:tencentEndpoint", JSON.stringify(emu.endpoint));
+    await s.setConfig("tencentcloud:secretId", emu.credential.secretId, true);
+    await s.setConfig("tencentcloud:secretKey", emu.credential.secretKey, true);
+    await s.setConfig("tencentcloud:region", emu.region);
+    await s.setConfig("sshremedy:loginKey", fs.readFileSync((await ensureClientKeys()).main, "utf8"), true);
+    await s.setConfig("sshremedy:loginPassword", testUsers.alice.password, true);
+    return s;
+}
