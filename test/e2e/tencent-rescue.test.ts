@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { injectFault } from "../harness/faults";
-import { ensureClientKeys, TestHost } from "../harness/lab";
+import { ensureClientKeys, Flavour, TestHost } from "../harness/lab";
 import { hostsPerTest } from "../harness/per-test";
 import { tencentStackFor } from "../harness/stacks";
 import { TestStack } from "../harness/pulumi";
@@ -119,6 +119,23 @@ describe("Tencent Cloud rescue mode, through index.ts", function () {
         assert.equal(calls("EnterRescueMode").length, 1, "the second run used rescue mode again");
         assert.match(again.stdout + again.stderr, /declared login works, so the instance is not stopped/);
     });
+
+    for (const flavour of ["sysv", "rhel", "socket"] as Flavour[]) {
+        it(`[rescue] (${flavour}) sshd cannot load a library (S12) and TAT is offline: repaired from rescue mode, the login works`, async () => {
+            emu = await startEmulator({ latency: { snapshotMs: 500, stopMs: 100, startMs: 100, agentStartMs: 200 } });
+            const host = await newHost({ flavour });
+            const { instanceId } = await emu.addInstance(host, { agentOnline: false });
+            (await injectFault(host, "S12")).release();
+            assert.equal((await login(host)).ok, false, "the login still works with the library gone");
+            const s = await tencentStack(host, instanceId, { rescue: { allowed: true } });
+            const up = await s.up();
+            assert.equal(up.code, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
+            assert.ok((await login(host)).ok, "the login still fails after the repair");
+            assert.equal(calls("EnterRescueMode").length, 1);
+            const result = ((await s.outputs()).results as Record<string, { rescue?: { changed: string[] } }>)[host.name];
+            assert.ok(result.rescue?.changed.includes("sshd-runtime"), JSON.stringify(result.rescue));
+        });
+    }
 
     it("[rescue-fail] a repair that does not validate on the disk (sshd still cannot load) leaves the disk as it was and the instance running", async () => {
         emu = await startEmulator({ latency: { snapshotMs: 500, stopMs: 100, startMs: 100, agentStartMs: 200 } });
