@@ -209,6 +209,16 @@ async function session<T>(i: RescueInputs, marks: Marks, work: (runInRoot: (step
  */
 export async function repairFromRescue(i: RescueInputs): Promise<RescueOutcome> {
     const { planHost } = require("../core/pipeline") as typeof import("../core/pipeline");
+    // The run decided on rescue mode before the security group admitted the login's sources: a
+    // login refused only there works now, and the instance is not stopped for nothing.
+    const now = await loginWorks(i, [], 0);
+    if (now.code === 0) {
+        i.say("the declared login works now (the security group admitted it since the probe): rescue mode is not needed, nothing was stopped");
+        return {
+            drift: [], changed: [], snapshot: "", snapshots: [], hostKeys: [], downtimeSec: 0,
+            phasesSec: { enter: 0, repair: 0, exit: 0, login: 0 }, verifiedAt: new Date().toISOString(),
+        };
+    }
     const marks: Marks = { start: 0, inRescue: 0, worked: 0, running: 0 };
     const kept: string[] = [];
     const changed: string[] = [];

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { createHost, destroyHost, ensureClientKeys, sleep, TestHost } from "../harness/lab";
-import { installHold } from "../harness/holds";
+import { afterSshdRestart, effectiveMaxAuthTries, installHold, sshdRestarting } from "../harness/holds";
 import { sshLogin } from "../harness/ssh";
 import { TestStack } from "../harness/pulumi";
 import { sshStackFor, startUp } from "../harness/stacks";
@@ -21,8 +21,7 @@ describe("[concurrent] two runs against one host", function () {
         host = undefined;
     });
 
-    const effective = async (h: TestHost) =>
-        (await h.consoleOk("sshd -T -C user=alice,host=x,addr=198.18.0.1 | sed -n 's/^maxauthtries //p'")).trim();
+    const effective = effectiveMaxAuthTries;
     const armed = async (h: TestHost) =>
         (await h.consoleOk("ls /run/sshremedy/ /var/lib/sshremedy/armed/ 2>/dev/null | grep -c '^deadman-[^.]*$\\|^sshremedy-[^.]*$' || true")).trim();
 
@@ -36,7 +35,7 @@ describe("[concurrent] two runs against one host", function () {
 
         // A holds the lock with its change in place and not yet verified.
         const origPid = (await h.consoleOk("cat /run/sshd.pid")).trim();
-        const hold = await installHold(h, "tr", `ls /run/sshremedy/deadman-* >/dev/null 2>&1 && [ "$(cat /run/sshd.pid 2>/dev/null)" != ${origPid} ]`);
+        const hold = await installHold(h, "tr", afterSshdRestart(origPid));
         const runA = startUp(a);
         await hold.reached(90_000);
         await hold.remove();
@@ -74,7 +73,7 @@ describe("[concurrent] two runs against one host", function () {
         const b = await sshStackFor(h, { lockWaitSec: 3, sshd: { settings: { maxAuthTries: 5 } } });
         stacks.push(a, b);
         // A is stuck between its swap and its restart.
-        const hold = await installHold(h, "systemctl", `ls /run/sshremedy/deadman-* >/dev/null 2>&1 && [ "$1" = restart ]`);
+        const hold = await installHold(h, "systemctl", sshdRestarting);
         const runA = startUp(a);
         await hold.reached(90_000);
         await hold.remove();

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { run } from "../harness/exec";
 import { createHost, destroyHost, ensureClientKeys, Flavour, sleep, startHost, stopHost, TestHost } from "../harness/lab";
-import { installHold } from "../harness/holds";
+import { afterSshdRestart, effectiveMaxAuthTries, installHold, sshdRestarting } from "../harness/holds";
 import { sshLogin } from "../harness/ssh";
 import { TestStack } from "../harness/pulumi";
 import { sshStackFor, startUp } from "../harness/stacks";
@@ -28,8 +28,7 @@ describe("resource faults during a run", function () {
     });
 
     const declared = { deadmanWindowSec: 10, sshd: { settings: { maxAuthTries: 3 } } };
-    const effective = async (h: TestHost) =>
-        (await h.consoleOk("sshd -T -C user=alice,host=x,addr=198.18.0.1 | sed -n 's/^maxauthtries //p'")).trim();
+    const effective = effectiveMaxAuthTries;
     const login = async (h: TestHost) => sshLogin({ address: h.address, user: "alice", keys: [(await ensureClientKeys()).main], connectTimeoutSec: 3 });
     const config = (h: TestHost) => fs.readFileSync(path.join(h.root, "etc/ssh/sshd_config"));
 
@@ -64,7 +63,7 @@ describe("resource faults during a run", function () {
         const h = host;
         const before = config(h);
         stack = await sshStackFor(h, declared);
-        const hold = await installHold(h, "systemctl", `ls /run/sshremedy/deadman-* >/dev/null 2>&1 && [ "$1" = restart ]`);
+        const hold = await installHold(h, "systemctl", sshdRestarting);
         const started = Date.now();
         const up = startUp(stack);
         await hold.reached(90_000);
@@ -103,7 +102,7 @@ describe("resource faults during a run", function () {
             const origPid = (await h.consoleOk("cat /run/sshd.pid")).trim();
             const generation = async () => Number((await h.consoleOk("cat /var/lib/sshremedy/generation 2>/dev/null || echo 0")).trim());
             const generationBefore = await generation();
-            const hold = await installHold(h, "tr", `ls /run/sshremedy/deadman-* >/dev/null 2>&1 && [ "$(cat /run/sshd.pid 2>/dev/null)" != ${origPid} ]`);
+            const hold = await installHold(h, "tr", afterSshdRestart(origPid));
             const up = startUp(stack);
             await hold.reached(90_000);
             await hold.remove();

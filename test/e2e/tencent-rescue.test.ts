@@ -120,6 +120,26 @@ describe("Tencent Cloud rescue mode, through index.ts", function () {
         assert.match(again.stdout + again.stderr, /declared login works, so the instance is not stopped/);
     });
 
+    it("[rescue] an instance refused only by its security group is not stopped: the group admits the login, which then works, and rescue mode is not entered", async () => {
+        emu = await startEmulator({ latency: { snapshotMs: 500, stopMs: 100, startMs: 100, agentStartMs: 200 } });
+        const host = await newHost();
+        const { instanceId } = await emu.addInstance(host, {
+            agentOnline: false,
+            ingress: [{ Protocol: "ALL", Port: "ALL", CidrBlock: "0.0.0.0/0", Action: "DROP", PolicyDescription: "deny all" }],
+        });
+        assert.equal((await login(host)).ok, false, "the security group does not drop the login");
+        const s = await tencentStack(host, instanceId, { rescue: { allowed: true } });
+        const up = await s.up();
+        const said = up.stdout + up.stderr;
+        assert.equal(up.code, 0, `pulumi up failed:\n${said}`);
+        assert.match(said, /rescue mode is not needed, nothing was stopped/);
+        assert.equal(emu.calls.filter((c) => c.action === "EnterRescueMode" || c.action === "StopInstances").length, 0, "the instance was stopped");
+        assert.equal(await state(instanceId), "RUNNING");
+        assert.ok((await login(host)).ok);
+        const again = await s.pulumi(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
+        assert.equal(again.code, 0, `the second run changed something:\n${again.stdout}\n${again.stderr}`);
+    });
+
     for (const flavour of ["sysv", "rhel", "socket"] as Flavour[]) {
         it(`[rescue] (${flavour}) sshd cannot load a library (S12) and TAT is offline: repaired from rescue mode, the login works`, async () => {
             emu = await startEmulator({ latency: { snapshotMs: 500, stopMs: 100, startMs: 100, agentStartMs: 200 } });

@@ -146,10 +146,15 @@ export async function powerOff(core: Core, i: InstanceRecord, graceful: boolean)
 }
 
 /** STARTING, the real boot, RUNNING; the TAT agent comes online once the guest has booted. */
-export async function powerOn(core: Core, i: InstanceRecord): Promise<void> {
+/**
+ * Boots the instance: `meanwhile` is the state the API reports until it runs (STARTING, or
+ * EXIT_RESCUE_MODE), and `first` what happens before the power comes on (the rescue disk written back).
+ */
+export async function powerOn(core: Core, i: InstanceRecord, meanwhile: InstanceRecord["state"] = "STARTING", first?: () => Promise<void>): Promise<void> {
     const started = Date.now();
-    i.state = "STARTING";
+    i.state = meanwhile;
     try {
+        await first?.();
         await i.machine.powerOn();
         await sleep(core.latency.startMs - (Date.now() - started));
         i.state = "RUNNING";
@@ -287,21 +292,7 @@ function exitRescueMode(core: Core, ctx: CallContext, p: Params): Record<string,
     core.requireState(i, ["RESCUE_MODE"]);
     operation(i, "ExitRescueMode", ctx.requestId);
     i.state = "EXIT_RESCUE_MODE";
-    core.background(async () => {
-        const started = Date.now();
-        try {
-            await i.machine.exitRescue();
-            await i.machine.powerOn();
-            await sleep(core.latency.startMs - (Date.now() - started));
-            i.state = "RUNNING";
-            i.latestOperationState = "SUCCESS";
-        } catch (e) {
-            i.state = "STOPPED";
-            i.latestOperationState = "FAILED";
-            throw e;
-        }
-        agentAfterBoot(core, i);
-    });
+    core.background(() => powerOn(core, i, "EXIT_RESCUE_MODE", () => i.machine.exitRescue()));
     return {};
 }
 

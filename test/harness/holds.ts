@@ -120,3 +120,19 @@ export function killRun(pulumiPid: number): number {
     }
     return victims.size;
 }
+
+/** A hold's condition: a dead-man is armed on the host (the change is under way). */
+export const deadmanArmed = "ls /run/sshremedy/deadman-* >/dev/null 2>&1";
+
+/** A hold's condition: a dead-man is armed and sshd runs with another pid than `origPid` (it restarted on the new files). */
+export function afterSshdRestart(origPid: string): string {
+    return `${deadmanArmed} && [ "$(cat /run/sshd.pid 2>/dev/null)" != ${origPid} ]`;
+}
+
+/** A hold's condition for the service manager's command: a dead-man is armed and it is asked to restart. */
+export const sshdRestarting = `${deadmanArmed} && [ "$1" = restart ]`;
+
+/** MaxAuthTries as sshd applies it to alice's login: the value the tests' declarations change. */
+export async function effectiveMaxAuthTries(h: TestHost): Promise<string> {
+    return (await h.consoleOk("sshd -T -C user=alice,host=x,addr=198.18.0.1 | sed -n 's/^maxauthtries //p'")).trim();
+}
