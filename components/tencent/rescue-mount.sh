@@ -55,6 +55,14 @@ mount -o rw -- "$found" "$root"
 for d in dev proc run; do
     [ -d "$root/$d" ] || sr_die "$found has no /$d: not a system disk sshremedy can repair from rescue mode"
 done
+# The session's own network namespace: the chroot's phases run there (tencent/rescue.ts), with
+# the firewall the disk's boot loads (rescue-firewall.sh) and none of the rescue system's addresses.
+ip netns delete sshremedy-rescue 2>/dev/null || true
+if command -v ip >/dev/null 2>&1 && ip netns add sshremedy-rescue 2>/dev/null; then
+    printf 'netns=sshremedy-rescue\n'
+else
+    printf 'netns=none\n'
+fi
 mount --bind /dev "$root/dev"
 mount -t tmpfs -o mode=0755,size=256m sshremedy-run "$root/run"
 mkdir -p -m 0755 "$root/run/sshd"

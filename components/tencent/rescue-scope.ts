@@ -1,5 +1,4 @@
 /** Concerns whose state lives in the running kernel, not on the disk: not repaired from rescue mode. */
 export const notFromRescue: Readonly<Record<string, string>> = {
-    "firewall-allowlist": "the host firewall's rules are the running kernel's: checked by the next run that reaches the instance over SSH or TAT",
     "selinux-mode": "SELinux's mode and labels are the running kernel's: checked by the next run that reaches the instance over SSH or TAT",
 };

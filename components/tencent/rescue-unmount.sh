@@ -8,6 +8,7 @@
 set -eu
 root=${SR_ROOT:-/mnt/sshremedy-root}
 sr_check_path SR_ROOT "$root"
+ip netns delete sshremedy-rescue 2>/dev/null || true
 if ! mountpoint -q -- "$root" 2>/dev/null; then
     printf 'not_mounted=%s\n' "$root"
     exit 0

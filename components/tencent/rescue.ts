@@ -100,7 +100,9 @@ export function inRoot(phase: string): string {
         "(umask 077; base64 -d > \"$f\") <<'SSHREMEDY_PHASE_END'",
         b64,
         "SSHREMEDY_PHASE_END",
-        `unshare --mount --pid --fork --net --mount-proc="$root/proc" chroot "$root" /bin/sh "${sessionDir}/phase.$$.sh" </dev/null`,
+        // The session's network namespace when rescue-mount.sh could make one, else a fresh one per phase.
+        "if [ -e /run/netns/sshremedy-rescue ]; then net='ip netns exec sshremedy-rescue'; share=; else net=; share=--net; fi",
+        `$net unshare --mount --pid --fork $share --mount-proc="$root/proc" chroot "$root" /bin/sh "${sessionDir}/phase.$$.sh" </dev/null`,
         "rc=$?",
         'rm -f "$f"',
         "exit $rc",
@@ -166,7 +168,7 @@ async function loginWorks(i: RescueInputs, hostKeys: readonly string[], withinMs
 interface Marks { start: number; inRescue: number; worked: number; running: number }
 
 /** One session in rescue mode: enter, mount, `work` on the disk, unmount, exit; exit even when `work` fails. */
-async function session<T>(i: RescueInputs, marks: Marks, work: (runInRoot: (steps: readonly Step[], env?: Record<string, string>) => Promise<ScriptResult>, rescue: SshTarget) => Promise<T>): Promise<T> {
+async function session<T>(i: RescueInputs, marks: Marks, work: (runInRoot: (steps: readonly Step[], env?: Record<string, string>) => Promise<ScriptResult>, netns: boolean) => Promise<T>): Promise<T> {
     const password = oneTimePassword();
     const rescue: SshTarget = { kind: "ssh", host: i.login.host, port: 22, user: "root", password, fresh: true };
     const secs = (ms: number) => (ms / 1000).toFixed(1);
@@ -187,7 +189,7 @@ async function session<T>(i: RescueInputs, marks: Marks, work: (runInRoot: (step
         i.say(`the instance's disk is ${lastValue(kv, "device")} (${lastValue(kv, "os") || "unknown system"}), mounted at ${rescueRoot}`);
         const runInRoot = (steps: readonly Step[], env: Record<string, string> = {}) => runScript(rescue,
             inRoot(`${scriptText("tencent/rescue-offline")}\n${withParameters({ SR_STATE_DIR: `${sessionDir}/state`, ...env }, composePhase(steps))}`), 600_000);
-        result = await work(runInRoot, rescue);
+        result = await work(runInRoot, lastValue(kv, "netns") === "sshremedy-rescue");
     } catch (e) {
         error = e;
     }
@@ -226,8 +228,23 @@ export async function repairFromRescue(i: RescueInputs): Promise<RescueOutcome> 
     let plan!: ReturnType<typeof planHost>;
     const generated: string[] = [];
     try {
-        await session(i, marks, async (runInRoot) => {
+        await session(i, marks, async (runInRoot, netns) => {
             const lock = { SR_LOCK_OWNER: i.owner };
+            // The firewall is the running kernel's: in the session's network namespace, loaded as the
+            // disk's boot loads it, the firewall concern probes and repairs what the instance will boot with.
+            let concerns = [...i.concerns];
+            if (concerns.some((c) => c.name === "firewall-allowlist")) {
+                const fw = netns ? await runInRoot([{ script: "tencent/rescue-firewall" }]) : undefined;
+                const loaded = fw ? parseKeyValues(fw.stdout).filter(([k]) => k === "boot_firewall").map(([, v]) => v) : [];
+                if (!fw || fw.code !== 0 || loaded.includes("firewalld")) {
+                    const why = !fw ? "the rescue system could not make a network namespace (ip netns)"
+                        : fw.code !== 0 ? failure("loading the firewall the disk boots with", fw).message : "firewalld starts at boot, and its rules need its daemon";
+                    i.say(`firewall-allowlist is not repaired from rescue mode (${why}): the next run that reaches the instance checks it`);
+                    concerns = concerns.filter((c) => c.name !== "firewall-allowlist");
+                } else {
+                    i.say(`the firewall the disk boots with: ${loaded.join(", ")}`);
+                }
+            }
             // Snapshots of this session, oldest first: a failure puts them back newest first.
             const working: string[] = [];
             const putBack = async (why: string): Promise<never> => {
@@ -243,11 +260,11 @@ export async function repairFromRescue(i: RescueInputs): Promise<RescueOutcome> 
             // A repair can show what it hid (systemctl cannot say whether sshd's unit is enabled while
             // libcrypto is gone): the disk is probed again after each pass, at most three.
             for (let pass = 1; pass <= rescuePasses; pass++) {
-                const probe = await runInRoot([{ script: "host/host-keys", label: "host-keys" }, ...i.concerns.map((c) => ({ ...c.probe, label: c.name }))]);
+                const probe = await runInRoot([{ script: "host/host-keys", label: "host-keys" }, ...concerns.map((c) => ({ ...c.probe, label: c.name }))]);
                 if (probe.code !== 0) return putBack(failure("probing the instance's disk", probe).message);
                 let p: ReturnType<typeof planHost>;
                 try {
-                    p = planHost(i.concerns, probe.stdout);
+                    p = planHost(concerns, probe.stdout);
                 } catch (e) {
                     return putBack(e instanceof Error ? e.message : String(e));
                 }
@@ -269,7 +286,7 @@ export async function repairFromRescue(i: RescueInputs): Promise<RescueOutcome> 
                 ]);
                 if (snap.code !== 0) return putBack(failure("the snapshot of the files the repair changes", snap).message);
                 working.push(lastValue(parseKeyValues(snap.stdout), "snapshot") ?? "");
-                const steps: Step[] = i.concerns.flatMap((c) => p.plans[c.name].apply.map((x) => ({ ...x, label: x.label ?? `${c.name}:${x.script}` })));
+                const steps: Step[] = concerns.flatMap((c) => p.plans[c.name].apply.map((x) => ({ ...x, label: x.label ?? `${c.name}:${x.script}` })));
                 steps.push({ script: "tencent/rescue-validate" }, { script: "host/effective", env: { SR_CHECK_CONNECTION: i.connection } });
                 const applied = await runInRoot(steps);
                 const kv = parseKeyValues(applied.stdout);

@@ -103,7 +103,8 @@ describe("Tencent Cloud rescue mode, through index.ts", function () {
         await back.consoleOk(`test -f ${result.rescue.snapshot}/manifest`);
         assert.ok(result.rescue.downtimeSec > 0);
         assert.match(said, /entering rescue mode/);
-        assert.match(said, /firewall-allowlist is not repaired from rescue mode/);
+        assert.match(said, /selinux-mode is not repaired from rescue mode/);
+        assert.match(said, /the firewall the disk boots with: none/);
 
         // The session's root password went only to EnterRescueMode: not in the output, not in the state.
         const password = String(enter.params.Password);
@@ -138,6 +139,40 @@ describe("Tencent Cloud rescue mode, through index.ts", function () {
         assert.ok((await login(host)).ok);
         const again = await s.pulumi(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
         assert.equal(again.code, 0, `the second run changed something:\n${again.stdout}\n${again.stderr}`);
+    });
+
+    it("[rescue] the firewall the instance boots with drops the login (nftables.conf, S7) and sshd cannot start (S12): both repaired on the disk, live rule and persisted file, from rescue mode", async () => {
+        emu = await startEmulator({ latency: { snapshotMs: 500, stopMs: 100, startMs: 100, agentStartMs: 200 } });
+        const host = await newHost();
+        const { instanceId } = await emu.addInstance(host, { agentOnline: false });
+        // The reject is persisted where the boot loads it (nftables.service enabled): rebooting
+        // the instance alone does not clear it.
+        await host.consoleOk(`set -eu
+cat >> /etc/nftables.conf <<'NFT'
+table inet guard {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ip saddr ${host.peerAddress} tcp dport 22 reject with tcp reset
+  }
+}
+NFT
+mkdir -p /etc/systemd/system/sysinit.target.wants
+ln -sf /lib/systemd/system/nftables.service /etc/systemd/system/sysinit.target.wants/nftables.service
+nft -f /etc/nftables.conf`);
+        (await injectFault(host, "S12")).release();
+        assert.equal((await login(host)).ok, false);
+        const s = await tencentStack(host, instanceId, { rescue: { allowed: true } });
+        const up = await s.up();
+        const said = up.stdout + up.stderr;
+        assert.equal(up.code, 0, `pulumi up failed:\n${said}`);
+        assert.match(said, /the firewall the disk boots with: nftables \/etc\/nftables\.conf/);
+        assert.equal(calls("EnterRescueMode").length, 1);
+        const result = ((await s.outputs()).results as Record<string, { rescue?: { changed: string[] } }>)[host.name];
+        assert.deepEqual([...(result.rescue?.changed ?? [])].sort(), ["firewall-allowlist", "sshd-runtime"]);
+        // The booted instance loaded the repaired file: the login passes its firewall.
+        assert.ok((await login(host)).ok, "the login still fails after the repair");
+        const back = emu.host(instanceId);
+        assert.match(await back.consoleOk("cat /etc/nftables.conf /etc/nftables.d/sshremedy.nft"), /include "\/etc\/nftables\.d\/sshremedy\.nft"/);
     });
 
     for (const flavour of ["sysv", "rhel", "socket"] as Flavour[]) {
@@ -212,7 +247,7 @@ ln -sf ../stale-policy.service /etc/systemd/system/sysinit.target.wants/stale-po
         const up = await s.up();
         const said = up.stdout + up.stderr;
         assert.notEqual(up.code, 0, "the run claimed success");
-        assert.match(said, /repaired on the disk: sshd-runtime, sshd-config/);
+        assert.match(said, /repaired on the disk: (firewall-allowlist, )?sshd-runtime, sshd-config/);
         assert.match(said, /the login as alice@\S+ still fails/);
         assert.match(said, /the files were put back from \/var\/lib\/sshremedy\/snapshots\/rescue-\S+ through rescue mode again/);
         assert.equal(calls("EnterRescueMode").length, 2, "the files did not go back through rescue mode");

@@ -131,6 +131,8 @@ export class RescueSystem {
             "unshare", "--mount", "--propagation", "private", "--",
             "/bin/sh", "-c", 'mount -t overlay overlay -o "$1" "$2" || exit 1; shift 2; exec "$@"', "sh", this.overlayOptions(), root,
             "systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--console=read-only", "--resolv-conf=off",
+            // Root on a rescue VM may manage network namespaces and firewalls, as on the instance.
+            "--capability=CAP_NET_ADMIN",
             `--bind=${this.loopDevice}:/dev/vdb`, `--network-namespace-path=/run/netns/${ns}`, "-D", root, "-M", this.hostname];
         const logPath = path.join(this.workDir, "boot.log");
         const log = fs.openSync(logPath, "a");

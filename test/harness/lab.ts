@@ -574,6 +574,15 @@ export async function stopHost(host: TestHost, opts: { graceMs?: number } = {}):
     await waitGone(2_000);
     // Whatever else still runs in the host's network namespace was running on the host.
     runSync(["ip", "netns", "pids", host.netns]).stdout.trim().split(/\s+/).filter(Boolean).map(Number).forEach(kill);
+    // A power-off loses what only the running kernel held: the host's firewall rules (its own; the
+    // emulator's security groups are in the machine's namespace). Its boot loads what it persisted.
+    runSync(["ip", "netns", "exec", host.netns, "nft", "flush", "ruleset"]);
+    for (const legacy of ["iptables-legacy", "ip6tables-legacy"]) {
+        for (const table of ["filter", "nat", "mangle", "raw"]) {
+            runSync(["ip", "netns", "exec", host.netns, legacy, "-t", table, "-F"]);
+            runSync(["ip", "netns", "exec", host.netns, legacy, "-t", table, "-X"]);
+        }
+    }
     fs.rmSync(path.join(dir, "init.pid"), { force: true });
     fs.rmSync(path.join(dir, "launcher.pid"), { force: true });
     for (let i = 0; i < 50 && isMounted(host.root); i++) {

@@ -48,7 +48,7 @@ describe("[rescue] the rescue way in, without an instance", () => {
         }
     });
 
-    it("the concerns are rebuilt where the rescue step runs from plain data with no key in it, firewall and SELinux left out", () => {
+    it("the concerns are rebuilt where the rescue step runs from plain data with no key in it, SELinux left out", () => {
         const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
         const args = {
             login: { address: "198.18.0.10", user: "alice", sources: ["198.18.0.1"], publicKey: key, privateKey: "SECRET-KEY-TEXT" },
@@ -61,19 +61,19 @@ describe("[rescue] the rescue way in, without an instance", () => {
         const r = resolveAccess(args).rescue;
         assert.ok(r, "no rescue access");
         assert.ok(!JSON.stringify(r).includes("SECRET-KEY-TEXT"), "the private key travels with the rescue access");
-        assert.deepEqual(r.leftOut, ["firewall-allowlist", "selinux-mode"]);
+        assert.deepEqual(r.leftOut, ["selinux-mode"]);
         assert.equal(r.connection, "user=alice,host=198.18.0.1,addr=198.18.0.1,laddr=198.18.0.10,lport=22");
         const rebuilt = rescueConcerns(JSON.parse(JSON.stringify(r)));
-        assert.deepEqual(rebuilt.map((c) => c.name), all.map((c) => c.name).filter((n) => !["firewall-allowlist", "selinux-mode"].includes(n)));
+        assert.deepEqual(rebuilt.map((c) => c.name), all.map((c) => c.name).filter((n) => n !== "selinux-mode"));
         for (const c of rebuilt) {
             assert.deepEqual(c.declaration, all.find((a) => a.name === c.name)!.declaration, c.name);
         }
     });
 
-    it("a component whose concerns all live in the running kernel cannot allow rescue mode", () => {
+    it("a component whose concern lives only in the running kernel (SELinux) cannot allow rescue mode", () => {
         const e = declarationError(() => sshAccessConcerns({
             login: { address: "198.18.0.10", user: "alice", sources: ["198.18.0.1"], password: "x" }, tencent: { rescue: { allowed: true } },
-        } as never, ["firewall-allowlist"]));
+        } as never, ["selinux-mode"]));
         assert.equal(e.argument, "tencent.rescue.allowed");
         assert.match(e.problem, /leaves nothing to repair from rescue mode/);
     });
