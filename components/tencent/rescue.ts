@@ -22,9 +22,11 @@ import type { TencentSettings } from "./settings";
  * RUNNING → a fresh login from this machine, pinned to the host keys read from the disk. A login
  * that fails after all that puts the files back the same way (rescue mode again) and says so.
  *
- * Each phase in the chroot runs in namespaces of its own (mount, pid with a fresh /proc, network):
- * it sees the instance's files and no process or address of the rescue system, so a probe that
- * asks what listens on port 22 does not meet the rescue system's own sshd.
+ * Each phase in the chroot runs in namespaces of its own (mount, pid with a fresh /proc) and in
+ * the session's network namespace (rescue-mount.sh makes it; rescue-firewall.sh loads the firewall
+ * the disk boots with into it): it sees the instance's files and no process or address of the
+ * rescue system, so a probe that asks what listens on port 22 does not meet the rescue system's
+ * own sshd, and the firewall concern repairs the rules the instance will boot with.
  */
 
 /** Probes of the disk in one session at most: two repairs, and the probe that finds nothing left. */
