@@ -121,8 +121,8 @@ function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { 
     }
     // sshd is asked about the verifying connection: from the first source when it is one address.
     const from = /^[0-9A-Fa-f.:]+(?:\/(?:32|128))?$/.test(sources[0] ?? "") ? sources[0].split("/")[0] : "127.0.0.1";
-    if (wanted("login-key") && args.authorizedKeys !== false && login.method === "key" && args.login.publicKey !== undefined) {
     const connection = `user=${login.user},host=${from},addr=${from},laddr=${login.address},lport=${login.port}`;
+    if (wanted("login-key") && args.authorizedKeys !== false && login.method === "key" && args.login.publicKey !== undefined) {
         concerns.push(loginKeyConcern({ user: login.user, publicKey: args.login.publicKey, connection }));
     }
     if (wanted("sshd-config")) {
@@ -149,11 +149,6 @@ function buildAccess(args: KnownSshAccessArgs, only: readonly ConcernName[]): { 
         throw new DeclarationError("tencent.rescue.allowed", `leaves nothing to repair from rescue mode: ${concerns.map((c) => notFromRescue[c.name]).join("; ")}`,
             "leave rescue out of this component, or allow it on an SshAccess");
     }
-    if (inRescue.length === 0) {
-        throw new DeclarationError("tencent.rescue.allowed", `leaves nothing to repair from rescue mode: ${concerns.map((c) => notFromRescue[c.name]).join("; ")}`,
-            "leave rescue out of this component, or allow it on an SshAccess");
-    }
-    const connection = `user=${login.user},host=${from},addr=${from},laddr=${login.address},lport=${login.port}`;
     return {
         concerns, login,
         rescue: { args: JSON.parse(JSON.stringify(known)), only: inRescue, connection, device: rescue.device, loginWaitSec: rescue.loginWaitSec, leftOut: concerns.map((c) => c.name).filter((n) => n in notFromRescue) },

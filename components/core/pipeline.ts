@@ -214,15 +214,17 @@ export async function refuse(message: string, resource: pulumi.Resource): Promis
 async function unreachablePlan(why: string, login: CommandTarget, parent: pulumi.Resource): Promise<HostPlan> {
     const works = await runScript(login, "true\n", 30_000);
     const base = { plans: {}, pending: false, drift: [], paths: [], modes: [], hostKeys: [] };
+    // The transport's error without its advice on what is left (rescue mode is what follows here).
+    const failed = why.split(". What is left")[0];
     if (works.code === 0) {
-        await pulumi.log.warn(`${why.split(". What is left")[0]}. The declared login works, so the instance is not stopped for rescue mode; `
+        await pulumi.log.warn(`${failed}. The declared login works, so the instance is not stopped for rescue mode; `
             + "nothing was checked or changed on it this run", parent);
         return { ...base, unreachable: { rescue: false, why } };
     }
     const said = (works.stderr.trim() || `exit ${works.code}`).split("\n").slice(-1)[0];
-    await pulumi.log.info(`${why.split(". What is left")[0]}, and the declared login fails (${said}): `
+    await pulumi.log.info(`${failed}, and the declared login fails (${said}): `
         + "this run repairs the system disk from rescue mode, after its CBS snapshot (the instance stops for a few minutes)", parent);
-    return { ...base, unreachable: { rescue: true, why: `${why.split(". What is left")[0]}; the declared login fails: ${said}` } };
+    return { ...base, unreachable: { rescue: true, why: `${failed}; the declared login fails: ${said}` } };
 }
 
 /** The plan of a host nothing may be done to: no change, nothing to snapshot. */
@@ -438,13 +440,15 @@ export function hostPipeline(parent: pulumi.Resource, name: string, args: Pipeli
         login, owner: lockOwner,
     }, { parent, dependsOn: admission ? [disk, admission] : [disk] }) : undefined;
     const rescued = rescue ? rescue.outcome.apply((o) => o ?? undefined) : pulumi.output(undefined);
+    // The repair this run made through rescue mode, if it made one: it stands for the steps' results.
+    const thisRun = pulumi.all([plan, rescued]).apply(([p, r]) => (p.unreachable?.rescue ? r : undefined));
 
     return {
-        drift: pulumi.all([plan, rescued]).apply(([p, r]) => (p.unreachable?.rescue && r ? r.drift : p.drift)),
-        snapshot: pulumi.all([snapshotPath, rescued, plan]).apply(([s, r, p]) => (p.unreachable?.rescue && r ? r.snapshot || undefined : s)),
-        verifiedAt: pulumi.all([verify.verifiedAt, rescued, plan]).apply(([v, r, p]) => (p.unreachable?.rescue && r ? r.verifiedAt : v)),
+        drift: pulumi.all([plan, thisRun]).apply(([p, r]) => (r ? r.drift : p.drift)),
+        snapshot: pulumi.all([snapshotPath, thisRun]).apply(([s, r]) => (r ? r.snapshot || undefined : s)),
+        verifiedAt: pulumi.all([verify.verifiedAt, thisRun]).apply(([v, r]) => (r ? r.verifiedAt : v)),
         rescue: rescued,
-        pendingConcerns: pulumi.all([plan, rescued]).apply(([p, r]) => (p.unreachable?.rescue && r ? r.changed
+        pendingConcerns: pulumi.all([plan, thisRun]).apply(([p, r]) => (r ? r.changed
             : Object.entries(p.plans).filter(([, x]) => x.pending).map(([n]) => n))),
         hostKeys: keysAfter,
         hostKeyFingerprints: keysAfter.apply((keys) => keys.map(fingerprint)),

@@ -170,7 +170,7 @@ async function loginWorks(i: RescueInputs, hostKeys: readonly string[], withinMs
 interface Marks { start: number; inRescue: number; worked: number; running: number }
 
 /** One session in rescue mode: enter, mount, `work` on the disk, unmount, exit; exit even when `work` fails. */
-async function session<T>(i: RescueInputs, marks: Marks, work: (runInRoot: (steps: readonly Step[], env?: Record<string, string>) => Promise<ScriptResult>, netns: boolean) => Promise<T>): Promise<T> {
+async function session<T>(i: RescueInputs, marks: Marks, work: (runInRoot: (steps: readonly Step[]) => Promise<ScriptResult>, netns: boolean) => Promise<T>): Promise<T> {
     const password = oneTimePassword();
     const rescue: SshTarget = { kind: "ssh", host: i.login.host, port: 22, user: "root", password, fresh: true };
     const secs = (ms: number) => (ms / 1000).toFixed(1);
@@ -189,8 +189,8 @@ async function session<T>(i: RescueInputs, marks: Marks, work: (runInRoot: (step
         if (mount.code !== 0) throw failure("finding and mounting the instance's disk on the rescue system", mount);
         const kv = parseKeyValues(mount.stdout);
         i.say(`the instance's disk is ${lastValue(kv, "device")} (${lastValue(kv, "os") || "unknown system"}), mounted at ${rescueRoot}`);
-        const runInRoot = (steps: readonly Step[], env: Record<string, string> = {}) => runScript(rescue,
-            inRoot(`${scriptText("tencent/rescue-offline")}\n${withParameters({ SR_STATE_DIR: `${sessionDir}/state`, ...env }, composePhase(steps))}`), 600_000);
+        const runInRoot = (steps: readonly Step[]) => runScript(rescue,
+            inRoot(`${scriptText("tencent/rescue-offline")}\n${withParameters({ SR_STATE_DIR: `${sessionDir}/state` }, composePhase(steps))}`), 600_000);
         result = await work(runInRoot, lastValue(kv, "netns") === "sshremedy-rescue");
     } catch (e) {
         error = e;

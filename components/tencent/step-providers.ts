@@ -136,7 +136,9 @@ async function rescueIfNeeded(s: RescueState, previous: RescueReport | null): Pr
     });
     say(`out of service ${o.downtimeSec} s: into rescue mode ${o.phasesSec.enter} s, on the disk ${o.phasesSec.repair} s, `
         + `out of rescue mode ${o.phasesSec.exit} s, boot until the login worked ${o.phasesSec.login} s`);
-    return { ...s, outcome: { drift: o.drift, changed: o.changed, snapshot: o.snapshot, snapshots: o.snapshots, downtimeSec: o.downtimeSec, phasesSec: o.phasesSec, verifiedAt: o.verifiedAt } };
+    // Everything but the host keys, which only the repair's own login needed.
+    const { hostKeys: _pinned, ...report } = o;
+    return { ...s, outcome: report };
 }
 
 export const rescueProvider: pulumi.dynamic.ResourceProvider = {
